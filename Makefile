@@ -1,0 +1,33 @@
+# Everything a newcomer needs: `make run` and `make test` set up from nothing.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	# The system pip cannot resolve trafilatura's lxml[html_clean] extra: upgrade it first.
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/newsworker db upgrade
+	$(BIN)/newsworker run
+
+test: install
+	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python bench/run.py
+
+lint: install
+	$(BIN)/ruff check worker tests bench
+
+clean:
+	rm -rf $(VENV) var

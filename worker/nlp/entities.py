@@ -1,0 +1,216 @@
+"""Entity cleaning and canonical names: model noise out, short mentions joined to full forms."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from worker.nlp.text import fold
+
+LABELS = ("PER", "LOC", "ORG", "MISC")
+LEADING_DETERMINER = re.compile(
+    r"^(?:l[’']|la\s|le\s|les\s|du\s|des\s|de\s+la\s|de\s+l[’']|d[’']|au\s|aux\s)", re.I)
+# Courtesy titles are not part of a person's name: "M. Ferrand", "Me Sandrine Kohler".
+PERSON_TITLE = re.compile(r"^(?:M\.|MM\.|Mme|Mmes|Mlle|Me|Mgr|Dr|Pr)\s+")
+# "la région Occitanie": the place is Occitanie.
+PLACE_PREFIX = re.compile(r"^(?:région|département|ville|commune|province|île)\s+(?:de\s+|d[’'])?",
+                          re.I)
+# A lower-case first word is only part of a name for institutions: "ministère de l'Économie".
+INSTITUTION_HEADS = {
+    "ministere", "tribunal", "cour", "musee", "centre", "agence", "institut", "universite",
+    "conseil", "parquet", "prefecture", "federation", "chambre", "haute", "banque", "caisse",
+    "commission", "office", "autorite", "fondation", "syndicat", "parti", "groupe", "stade",
+    "olympique", "forces", "assurance", "sante", "comite", "direction", "secretariat",
+}
+# First words of job titles: "ministre des Affaires étrangères" names a post, not a body.
+TITLE_HEADS = {"ministre", "president", "presidente", "secretaire", "directeur", "directrice",
+               "porte-parole", "depute", "deputee", "senateur", "senatrice", "maire", "chef"}
+ORG_TAILS = {"capital", "batiment", "therapeutics", "group", "groupe", "sa", "sas", "holding",
+             "technologies", "partners", "bank", "energies", "industries", "pharma", "airlines",
+             "motors", "systems", "labs", "ventures", "assurances", "finance"}
+# A noun just before a name that says it is an organisation: "la start-up Nebulys".
+ORG_CUE = re.compile(
+    r"(?:start-up|startup|entreprise|groupe|société|fonds|club|banque|assureur|constructeur|"
+    r"cabinet|maison de ventes|maison|éditeur|laboratoire|géant|firme|syndicat|parti|agence|"
+    r"quotidien|journal|chaîne|opérateur|compagnie|fabricant|équipementier|filiale|ONG|"
+    r"association|fédération)\s+(?:[a-zéèêà][\w-]*\s+){0,2}$", re.I)
+DEMONYM = re.compile(r"(?:ais|aise|aises|ois|oise|oises|ien|ienne|iens|iennes|and|ands)$")
+TRAILING_JUNK = re.compile(r"[\s,;:.!?»«\"“”()\[\]'’-]+$")
+# Words the French model tags as entities although they name no one in particular.
+NOISE = {
+    "etat", "etats", "gouvernement", "president", "presidente", "ministre", "premier ministre",
+    "defense", "justice", "interieur", "m.", "mme", "monsieur", "madame", "dieu", "twitter",
+    "le", "la", "les", "un", "une", "il", "elle", "nous", "vous", "ils", "on", "ce", "cette",
+    "selon", "mais", "et", "ou", "donc", "or", "ni", "car", "a", "de", "du", "des", "en",
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "photo", "afp photo",
+}
+LABEL_PREFERENCE = {"PER": 3, "ORG": 2, "LOC": 1, "MISC": 0}
+
+
+@dataclass(frozen=True)
+class RawMention:
+    """A mention as the model (or the gazetteer) found it."""
+
+    label: str
+    text: str
+    start: int
+    end: int
+    sentence: str
+
+
+def is_demonym(key: str, before: str) -> bool:
+    """'les Marseillais', "l'Allemand Friedrich Kessler": people of a place, not the place."""
+    if " " in key or not DEMONYM.search(key):
+        return False
+    return bool(re.search(r"(?:\bles|\bdes|\bun|\bune|\bl[’']|\ble|\bla)\s*$", before, re.I))
+
+
+def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int] | None:
+    """The mention without determiners, titles or punctuation, and the offset shift.
+
+    None when the mention is model noise: stop words, numbers, lower-case words that are
+    not institutions (demonyms such as "ukrainienne"), job titles.
+    """
+    # A capitalised article mid-sentence belongs to the name: "La Rochelle", "Le Monde".
+    if sentence_start or text[:1].islower():
+        stripped = LEADING_DETERMINER.sub("", text)
+    else:
+        stripped = text
+    stripped = PERSON_TITLE.sub("", stripped)
+    if label == "LOC":
+        stripped = PLACE_PREFIX.sub("", stripped)
+    shift = len(text) - len(stripped)
+    stripped = TRAILING_JUNK.sub("", stripped.split(",")[0])
+    key = fold(stripped)
+    if len(key) < 2 or not re.search(r"[^\W\d_]", key) or key in NOISE:
+        return None
+    first = key.split()[0]
+    if first in TITLE_HEADS:
+        return None
+    if not stripped[0].isupper() and (label != "ORG" or first not in INSTITUTION_HEADS):
+        return None
+    if label == "PER" and re.search(r"\d", stripped):
+        return None
+    if label == "LOC" and re.match(r"^[ée]tats? [a-zé]", key) and not key.startswith("etats-"):
+        return None  # "État américain", "l'État hébreu": a noun phrase, not a place name
+    return stripped, shift
+
+
+def relabel(label: str, key: str, before: str) -> str:
+    """Correct the model's label from the name's own words and the noun just before it."""
+    words = key.split()
+    if label in ("LOC", "MISC", "PER") and (
+            words[0] in INSTITUTION_HEADS - {"sante", "haute"} or words[-1] in ORG_TAILS
+            or ORG_CUE.search(before)):
+        return "ORG"
+    return label
+
+
+@dataclass
+class _Group:
+    key: str
+    labels: Counter
+    forms: Counter
+    mentions: list[RawMention]
+
+    @property
+    def label(self) -> str:
+        return max(self.labels, key=lambda lb: (self.labels[lb], LABEL_PREFERENCE[lb]))
+
+    @property
+    def name(self) -> str:
+        return max(self.forms, key=lambda f: (len(f.split()), self.forms[f], f))
+
+
+def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
+    groups: dict[str, _Group] = {}
+    for m in mentions:
+        if re.search(r"\bministres?\s+(?:de\s+la|de\s+l[’']|des|du|de|chargée?\s+d[eu]s?)\s*$",
+                     text[max(0, m.start - 40):m.start], re.I):
+            continue  # "ministre des Affaires étrangères": part of a job title
+        before = text[max(0, m.start - 40):m.start]
+        cleaned = clean(m.text, m.label, not before.strip() or before.rstrip()[-1] in ".!?»\n")
+        if cleaned is None:
+            continue
+        name, shift = cleaned
+        key = fold(name)
+        if m.label in ("LOC", "MISC") and is_demonym(key, before):
+            continue
+        label = relabel(m.label, key, before)
+        g = groups.setdefault(key, _Group(key, Counter(), Counter(), []))
+        g.labels[label] += 1
+        g.forms[name] += 1
+        g.mentions.append(RawMention(label, name, m.start + shift, m.start + shift + len(name),
+                                     m.sentence))
+    return groups
+
+
+def _full_form(key: str, groups: dict[str, _Group]) -> str | None:
+    """The one longer person name that ends with (or contains) this short form, if unambiguous."""
+    tokens = key.split()
+    candidates = set()
+    for other_key, other in groups.items():
+        other_tokens = other_key.split()
+        if other.label != "PER" or len(other_tokens) <= len(tokens):
+            continue
+        n = len(tokens)
+        if any(other_tokens[i:i + n] == tokens for i in range(1, len(other_tokens) - n + 1)):
+            candidates.add(other_key)
+    return candidates.pop() if len(candidates) == 1 else None
+
+
+@dataclass(frozen=True)
+class CanonicalEntity:
+    label: str
+    name: str
+    key: str  # accent-folded name; with the label, the entity's identity across articles
+    aliases: tuple[str, ...]
+    mentions: tuple[RawMention, ...]
+
+
+def canonicalize_mentions(mentions: list[RawMention], text: str) -> list[CanonicalEntity]:
+    """Merge an article's mentions into entities: 'Blinken' joins 'Anthony Blinken'.
+
+    A short form joins the one longer person name containing it; a short form the model
+    labelled otherwise ('Ferraz' as ORG) joins too when it is a single word.
+    """
+    groups = _group(mentions, text)
+    merged: dict[str, list[_Group]] = defaultdict(list)
+    for key, group in groups.items():
+        target = _full_form(key, groups)
+        if target and group.label != "PER" and len(key.split()) > 1:
+            target = None  # a multi-word place or body is not a person's surname
+        merged[target or key].append(group)
+    entities = []
+    for key, parts in merged.items():
+        head = groups[key]
+        labels = Counter()
+        forms = Counter()
+        all_mentions: list[RawMention] = []
+        for part in parts:
+            labels.update(part.labels)
+            forms.update(part.forms)
+            all_mentions.extend(part.mentions)
+        label = "PER" if head.label == "PER" else max(
+            labels, key=lambda lb: (labels[lb], LABEL_PREFERENCE[lb]))
+        entities.append(CanonicalEntity(
+            label=label, name=head.name, key=key,
+            aliases=tuple(sorted(forms)),
+            mentions=tuple(sorted(all_mentions, key=lambda m: m.start))))
+    return sorted(entities, key=lambda e: e.mentions[0].start)
+
+
+_CAP = r"[A-ZÉÈÀÂÎÔÛÇ][\w’'\-]*"
+_ADJ = r"[a-zéèêàîôûç][\w\-]*(?:ique|ale?|aux|elle?|ienne?|aire|ières?|ier|ifs?|ive|ée?)"
+_LINK = r"(?:\s+(?:de\s+la|de\s+l[’']|du|des|de|d[’']|et)\s*|\s+)"
+_HEAD = (r"(?:[Mm]inistère|[Tt]ribunal(?:\s+(?:correctionnel|administratif|judiciaire|de commerce))?|"
+         r"[Cc]our\s+d[’']appel|[Mm]usée|[Cc]entre\s+hospitalier(?:\s+universitaire)?|"
+         r"[Aa]gence\s+de\s+l[’']eau|[Aa]gence|[Ii]nstitut|[Uu]niversité|"
+         r"[Cc]onseil\s+(?:régional|départemental|municipal)|[Pp]réfecture)")
+INSTITUTION = re.compile(rf"\b{_HEAD}(?:{_LINK}{_CAP}(?:\s+{_ADJ})?)+")
+
+
+def find_institutions(text: str) -> list[tuple[int, int, str]]:
+    """Institution names the model splits or misses: 'tribunal correctionnel de Lyon'."""
+    return [(m.start(), m.end(), m.group(0)) for m in INSTITUTION.finditer(text)]

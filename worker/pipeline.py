@@ -1,0 +1,309 @@
+"""An article's path through the stages. Used by the Celery tasks and by `ingest --once`.
+
+Each step loads by id, calls a pure stage, stores the result in one short transaction
+and moves the article one state forward. Running a step twice is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from lxml import html as lxml_html
+
+from worker import dedup
+from worker.errors import ExtractionError, FeedError, FetchError
+from worker.extract import Extracted, extract
+from worker.http import FEED_TYPES, PAGE_TYPES, HttpClient
+from worker.nlp import annotate
+from worker.polling import next_poll_at, parse_feed
+from worker.settings import Settings
+from worker.store import repo
+from worker.store.annotations import save_annotations
+from worker.store.db import session_scope
+from worker.urls import canonicalize, is_http_url
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+class Step(StrEnum):
+    ADVANCED = "advanced"  # moved one state forward
+    SKIPPED = "skipped"  # not in the expected state: another run did it
+    FAILED = "failed"  # permanent failure, recorded with its reason
+    RETRY = "retry"  # transient failure, attempt counted; try again later
+
+
+@dataclass
+class Context:
+    """What the steps need: settings, the database and the one HTTP client."""
+
+    settings: Settings
+    http: HttpClient
+    allow_private: bool = False
+
+    @property
+    def db(self) -> str:
+        return self.settings.resolved_database_url()
+
+
+@dataclass
+class PollResult:
+    feed_id: int
+    outcome: str  # ok, not_modified, failed
+    new_ids: list[int] = field(default_factory=list)
+    error: str | None = None
+
+
+# --- poll ---------------------------------------------------------------------------------
+
+def poll_feed(ctx: Context, feed_id: int) -> PollResult:
+    """GET the feed (conditionally), record new entries as `discovered` articles."""
+    with session_scope(ctx.db) as session:
+        feed = repo.feed_by_id(session, feed_id)
+        if feed is None:
+            return PollResult(feed_id, "failed", error="unknown feed")
+        url, etag, modified = feed.current_url or feed.url, feed.etag, feed.last_modified
+    started = repo.now()
+    clock = time.monotonic()
+    try:
+        fetched = ctx.http.get(url, max_bytes=ctx.settings.max_feed_bytes, etag=etag,
+                               last_modified=modified, allowed_types=FEED_TYPES,
+                               allow_private=ctx.allow_private,
+                               accept="application/rss+xml, application/atom+xml, "
+                                      "application/xml;q=0.9, */*;q=0.5")
+        parsed = None if fetched.not_modified else parse_feed(
+            fetched.body, fetched.url, ctx.settings.max_entries_per_poll)
+    except (FetchError, FeedError) as exc:
+        return _poll_failed(ctx, feed_id, started, clock, exc)
+    with session_scope(ctx.db) as session:
+        feed = repo.feed_by_id(session, feed_id)
+        new_ids: list[int] = []
+        if parsed is not None:
+            known = repo.known_urls(session, [e.canonical_url for e in parsed.entries])
+            for entry in parsed.entries:
+                if entry.canonical_url not in known:
+                    new_id = repo.discover_article(session, feed_id, entry)
+                    if new_id:
+                        new_ids.append(new_id)
+            feed.etag = fetched.headers.get("etag")
+            feed.last_modified = fetched.headers.get("last-modified")
+        if fetched.permanent_redirect:
+            feed.current_url = fetched.permanent_redirect
+        feed.last_polled_at = feed.last_success_at = started
+        feed.last_status, feed.last_error, feed.consecutive_failures = fetched.status, None, 0
+        feed.next_poll_at = next_poll_at(started, feed.interval_seconds)
+        outcome = "not_modified" if parsed is None else "ok"
+        repo.record_poll(session, feed, started=started,
+                         duration_ms=int((time.monotonic() - clock) * 1000),
+                         status=fetched.status, outcome=outcome,
+                         entries=len(parsed.entries) if parsed else 0,
+                         new_entries=len(new_ids),
+                         skipped=sum(parsed.skipped.values()) if parsed else 0)
+    log.info("polled feed", extra={"feed_id": feed_id, "outcome": outcome,
+                                   "new_entries": len(new_ids)})
+    return PollResult(feed_id, outcome, new_ids)
+
+
+def _poll_failed(ctx: Context, feed_id: int, started: datetime, clock: float,
+                 exc: FetchError | FeedError) -> PollResult:
+    status = getattr(exc, "status", None)
+    with session_scope(ctx.db) as session:
+        feed = repo.feed_by_id(session, feed_id)
+        feed.consecutive_failures += 1
+        feed.last_polled_at, feed.last_status, feed.last_error = started, status, str(exc)
+        feed.next_poll_at = next_poll_at(started, feed.interval_seconds,
+                                         feed.consecutive_failures,
+                                         getattr(exc, "retry_after", None))
+        if exc.reason == "gone":
+            feed.disabled_reason = "gone"  # 410: the publisher retired this feed
+            repo.record_feed_failure(session, feed_id, exc.reason, str(exc))
+        repo.record_poll(session, feed, started=started,
+                         duration_ms=int((time.monotonic() - clock) * 1000), status=status,
+                         outcome="failed", error=str(exc))
+    log.warning("feed poll failed: %s", exc, extra={"feed_id": feed_id})
+    return PollResult(feed_id, "failed", error=str(exc))
+
+
+# --- fetch --------------------------------------------------------------------------------
+
+def fetch_article(ctx: Context, article_id: int) -> Step:
+    """GET the article's page and keep it (compressed) for extraction."""
+    with session_scope(ctx.db) as session:
+        article = repo.get_article(session, article_id)
+        if article is None or article.state != "discovered":
+            return Step.SKIPPED
+        url = article.url
+    try:
+        page = ctx.http.get(url, max_bytes=ctx.settings.max_page_bytes,
+                            allowed_types=PAGE_TYPES, allow_private=ctx.allow_private,
+                            accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.1")
+    except FetchError as exc:
+        return _fetch_failed(ctx, article_id, exc)
+    with session_scope(ctx.db) as session:
+        repo.save_page(session, article_id, page.url, page.status, page.headers,
+                       zlib.compress(page.body, 6))
+        moved = repo.advance(session, article_id, "discovered", "fetched", final_url=page.url)
+    return Step.ADVANCED if moved else Step.SKIPPED
+
+
+def _fetch_failed(ctx: Context, article_id: int, exc: FetchError) -> Step:
+    with session_scope(ctx.db) as session:
+        if exc.transient:
+            attempts = repo.record_attempt(session, article_id, str(exc))
+            if attempts < MAX_ATTEMPTS:
+                return Step.RETRY
+        repo.fail_article(session, article_id, "fetch", exc.reason, str(exc))
+    log.warning("article fetch failed: %s", exc, extra={"article_id": article_id})
+    return Step.FAILED
+
+
+# --- extract ------------------------------------------------------------------------------
+
+def _feed_text(article) -> str:
+    """The entry's own content or summary as plain text: the fallback body."""
+    for candidate in (article.entry_content, article.entry_summary):
+        if candidate and candidate.strip():
+            tree = lxml_html.fragment_fromstring(candidate, create_parent="div")
+            for block in tree.iter("p", "br", "li", "h1", "h2", "h3"):
+                block.tail = "\n" + (block.tail or "")
+            text = "\n".join(line.strip() for line in tree.text_content().splitlines())
+            return "\n".join(line for line in text.split("\n") if line)
+    return ""
+
+
+def _choose_body(ctx: Context, article, found: Extracted) -> tuple[str, str, str]:
+    """(text, body, 'page'|'feed'): the page's body unless it is too thin to be the article."""
+    if len(found.text) >= ctx.settings.min_page_text_chars:
+        return found.text, found.body, "page"
+    fallback = _feed_text(article)
+    if len(fallback) > len(found.text):
+        return fallback, fallback, "feed"
+    return found.text, found.body, "page"
+
+
+def extract_article(ctx: Context, article_id: int) -> Step:
+    """Run trafilatura on the stored page; keep the feed's text when the page is too thin."""
+    with session_scope(ctx.db) as session:
+        article = repo.get_article(session, article_id)
+        page = repo.get_page(session, article_id)
+        if article is None or article.state != "fetched" or page is None or page.body is None:
+            return Step.SKIPPED
+        raw = zlib.decompress(page.body)
+    try:
+        found = extract(raw, page.url, page.headers, ctx.settings.body_format)
+    except ExtractionError as exc:
+        with session_scope(ctx.db) as session:
+            repo.fail_article(session, article_id, "extract", exc.reason, str(exc))
+        return Step.FAILED
+    text, body, source = _choose_body(ctx, article, found)
+    if len(text.strip()) < 20:
+        with session_scope(ctx.db) as session:
+            repo.fail_article(session, article_id, "extract", "empty_article",
+                              f"no article text on the page or in the feed ({len(text)} chars)")
+        return Step.FAILED
+    with session_scope(ctx.db) as session:
+        duplicate_of = _canonical_owner(session, article, found)
+        fields = dict(title=found.title or article.entry_title, authors=list(found.authors),
+                      published=found.published, modified=found.modified,
+                      site_name=found.site_name, description=found.description,
+                      language=found.language, image=found.image,
+                      categories=list(found.categories), tags=list(found.tags), text=text,
+                      body=body, extraction=source, paywalled=found.paywalled,
+                      text_hash=dedup.text_hash(text))
+        if duplicate_of:
+            story = _ensure_story(session, duplicate_of)
+            moved = repo.advance(session, article_id, "fetched", "done", event="duplicate",
+                                 duplicate_of_id=duplicate_of, story_id=story,
+                                 done_at=repo.now(), **fields)
+        else:
+            moved = repo.advance(session, article_id, "fetched", "extracted", **fields)
+    return Step.ADVANCED if moved else Step.SKIPPED
+
+
+def _canonical_owner(session, article, found: Extracted) -> int | None:
+    """Adopt the page's rel=canonical; if another article already has it, that one is ours."""
+    if not found.canonical_url or not is_http_url(found.canonical_url):
+        return None
+    page_canonical = canonicalize(found.canonical_url, )
+    if page_canonical == article.canonical_url:
+        return None
+    if _host(page_canonical) != _host(article.canonical_url):
+        return None  # a page may not claim another site's article
+    owner = repo.article_with_canonical(session, page_canonical)
+    if owner and owner != article.id:
+        return owner
+    article.canonical_url = page_canonical
+    session.flush()
+    return None
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or ""
+
+
+def _ensure_story(session, article_id: int) -> int:
+    """The story of `article_id`, creating one with it as representative if it has none."""
+    article = repo.get_article(session, article_id)
+    if article.story_id is None:
+        article.story_id = repo.new_story(session, article_id)
+        session.flush()
+    return article.story_id
+
+
+# --- annotate -----------------------------------------------------------------------------
+
+def _article_date(article) -> date | None:
+    if article.published:
+        try:
+            return datetime.fromisoformat(article.published).date()
+        except ValueError:
+            pass
+    return article.entry_published.date() if article.entry_published else None
+
+
+def annotate_articles(ctx: Context, article_ids: list[int]) -> dict[int, Step]:
+    """NER and rules on a batch of extracted articles (one model pass), then store each."""
+    results: dict[int, Step] = {}
+    todo: list[tuple[int, str, date | None]] = []
+    for article_id in article_ids:
+        with session_scope(ctx.db) as session:
+            article = repo.get_article(session, article_id)
+            if article is None or article.state != "extracted":
+                results[article_id] = Step.SKIPPED
+                continue
+            owner = repo.claim_text(session, article.text_hash, article_id)
+            if owner != article_id:
+                story = _ensure_story(session, owner)
+                moved = repo.advance(session, article_id, "extracted", "done",
+                                     event="duplicate", duplicate_of_id=owner,
+                                     story_id=story, done_at=repo.now())
+                results[article_id] = Step.ADVANCED if moved else Step.SKIPPED
+            elif article.language not in ctx.settings.accepted_languages:
+                # Stored with its language, but the French model would only invent entities.
+                moved = repo.advance(session, article_id, "extracted", "done",
+                                     story_id=_ensure_story(session, article_id),
+                                     done_at=repo.now())
+                results[article_id] = Step.ADVANCED if moved else Step.SKIPPED
+            else:
+                todo.append((article_id, article.text, _article_date(article)))
+    if not todo:
+        return results
+    annotations = annotate([t for _, t, _ in todo], [d for _, _, d in todo],
+                           model=ctx.settings.spacy_model,
+                           batch_size=ctx.settings.nlp_batch_size)
+    for (article_id, _, _), ann in zip(todo, annotations, strict=True):
+        with session_scope(ctx.db) as session:
+            moved = repo.advance(session, article_id, "extracted", "done",
+                                 done_at=repo.now())
+            if moved:
+                _ensure_story(session, article_id)
+                save_annotations(session, article_id, ann)
+        results[article_id] = Step.ADVANCED if moved else Step.SKIPPED
+    return results

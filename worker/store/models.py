@@ -1,0 +1,252 @@
+"""SQLAlchemy models: the tables consumers read. Identity is enforced by unique constraints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+Id = BigInteger().with_variant(Integer, "sqlite")
+Stamp = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Feed(Base):
+    __tablename__ = "feeds"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    in_file: Mapped[bool] = mapped_column(Boolean, default=True)
+    interval_seconds: Mapped[int] = mapped_column(Integer, default=900)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    respect_robots: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Where a permanent redirect said the feed now lives.
+    current_url: Mapped[str | None] = mapped_column(String(2048))
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    next_poll_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
+    last_polled_at: Mapped[datetime | None] = mapped_column(Stamp)
+    last_success_at: Mapped[datetime | None] = mapped_column(Stamp)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    disabled_reason: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+    updated_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class Poll(Base):
+    __tablename__ = "polls"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(Stamp, index=True)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(30))  # ok, not_modified, failed
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    new_entries: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_entries: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Story(Base):
+    __tablename__ = "stories"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    representative_id: Mapped[int | None] = mapped_column(Id, index=True)
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"),
+                                                index=True)
+    # discovered → fetched → extracted → done; or failed (with failure_reason)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    state_changed_at: Mapped[datetime] = mapped_column(Stamp, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failure_reason: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # What the feed entry said
+    entry_guid: Mapped[str | None] = mapped_column(String(2048))
+    entry_title: Mapped[str | None] = mapped_column(Text)
+    entry_summary: Mapped[str | None] = mapped_column(Text)
+    entry_content: Mapped[str | None] = mapped_column(Text)
+    entry_published: Mapped[datetime | None] = mapped_column(Stamp)
+    entry_categories: Mapped[list] = mapped_column(JSON, default=list)
+    # What the page said
+    final_url: Mapped[str | None] = mapped_column(String(2048))
+    title: Mapped[str | None] = mapped_column(Text)
+    authors: Mapped[list] = mapped_column(JSON, default=list)
+    published: Mapped[str | None] = mapped_column(String(40))
+    modified: Mapped[str | None] = mapped_column(String(40))
+    site_name: Mapped[str | None] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(10), index=True)
+    image: Mapped[str | None] = mapped_column(String(2048))
+    categories: Mapped[list] = mapped_column(JSON, default=list)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    text: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    extraction: Mapped[str | None] = mapped_column(String(10))  # page or feed
+    paywalled: Mapped[bool] = mapped_column(Boolean, default=False)
+    text_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(Id, index=True)
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
+    discovered_at: Mapped[datetime] = mapped_column(Stamp)
+    updated_at: Mapped[datetime] = mapped_column(Stamp)
+    done_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class ArticleUrl(Base):
+    """Every link that led to an article (feed links, tracking variants, redirects)."""
+
+    __tablename__ = "article_urls"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
+                                            index=True)
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
+    seen_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class Page(Base):
+    """The page as served, kept (compressed) between fetch and extraction, and for re-extraction."""
+
+    __tablename__ = "pages"
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    status: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class TextHash(Base):
+    """First article seen with a given normalised text: exact duplicates point at it."""
+
+    __tablename__ = "text_hashes"
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+
+
+class Entity(Base):
+    __tablename__ = "entities"
+    __table_args__ = (UniqueConstraint("label", "key", name="uq_entities_label_key"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    label: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(String(300))  # accent-folded lower-case name
+    name: Mapped[str] = mapped_column(String(300))
+    mention_count: Mapped[int] = mapped_column(Integer, default=0)
+    article_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EntityAlias(Base):
+    __tablename__ = "entity_aliases"
+    __table_args__ = (UniqueConstraint("entity_id", "alias", name="uq_entity_aliases"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(300))
+
+
+class Mention(Base):
+    __tablename__ = "mentions"
+    __table_args__ = (Index("ix_mentions_entity_article", "entity_id", "article_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
+                                            index=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(String(300))
+    sentence: Mapped[str | None] = mapped_column(Text)
+
+
+class Amount(Base):
+    __tablename__ = "amounts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
+                                            index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # money or percent
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(String(200))
+    value: Mapped[float] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3), index=True)
+
+
+class DateMention(Base):
+    __tablename__ = "date_mentions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
+                                            index=True)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(String(10), index=True)
+
+
+class Quote(Base):
+    __tablename__ = "quotes"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
+                                            index=True)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    speaker: Mapped[str | None] = mapped_column(String(300))
+    speaker_entity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entities.id", ondelete="SET NULL"), index=True)
+
+
+class Event(Base):
+    """The ordered change feed. `seq` is handed out under a lock, so commit order = seq order."""
+
+    __tablename__ = "events"
+    seq: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    article_id: Mapped[int] = mapped_column(Id, index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class EventCounter(Base):
+    __tablename__ = "event_counter"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Id, default=0)
+
+
+class Failure(Base):
+    """Dead letters: permanent failures an operator can list and retry."""
+
+    __tablename__ = "failures"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    article_id: Mapped[int | None] = mapped_column(Id, index=True)
+    feed_id: Mapped[int | None] = mapped_column(Id, index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(100))
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+    resolved_at: Mapped[datetime | None] = mapped_column(Stamp)

@@ -1,0 +1,253 @@
+"""Repository functions: every read and write the pipeline and the CLI make.
+
+Writes are upserts behind unique constraints, so concurrent workers on many machines
+cannot create duplicates; state changes are conditional updates, so a task run twice
+moves an article at most once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from worker.store.models import (
+    Article,
+    ArticleUrl,
+    Event,
+    EventCounter,
+    Failure,
+    Feed,
+    Page,
+    Poll,
+    Story,
+    TextHash,
+)
+
+ACTIVE_STATES = ("discovered", "fetched", "extracted")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def insert_for(session: Session, table):
+    """INSERT with ON CONFLICT support for the session's dialect (PostgreSQL or SQLite)."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
+
+
+# --- change feed -------------------------------------------------------------------------
+
+def append_event(session: Session, article_id: int, kind: str, state: str) -> int:
+    """Append a change event with the next sequence number, in the caller's transaction.
+
+    The counter row stays locked until the transaction commits, so events become visible
+    in sequence order: a consumer reading `seq > last_seen` never skips one that commits late.
+    """
+    seq = session.execute(
+        update(EventCounter).where(EventCounter.id == 1)
+        .values(last_seq=EventCounter.last_seq + 1).returning(EventCounter.last_seq)
+    ).scalar_one()
+    session.add(Event(seq=seq, article_id=article_id, kind=kind, state=state, created_at=now()))
+    session.flush()
+    return seq
+
+
+# --- feeds ---------------------------------------------------------------------------------
+
+def sync_feeds(session: Session, specs) -> dict[str, int]:
+    """Make the feeds table match feeds.yaml: upsert listed feeds, disable the others."""
+    listed = {spec.url for spec in specs}
+    stamp = now()
+    for spec in specs:
+        values = dict(url=spec.url, name=spec.name, enabled=spec.enabled, in_file=True,
+                      interval_seconds=spec.interval_seconds, tags=list(spec.tags),
+                      respect_robots=spec.respect_robots, created_at=stamp, updated_at=stamp,
+                      next_poll_at=stamp)
+        stmt = insert_for(session, Feed).values(**values)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[Feed.url],
+            set_=dict(name=spec.name, enabled=spec.enabled, in_file=True,
+                      interval_seconds=spec.interval_seconds, tags=list(spec.tags),
+                      respect_robots=spec.respect_robots, updated_at=stamp)))
+    removed = session.execute(
+        update(Feed).where(Feed.url.not_in(listed), Feed.in_file.is_(True))
+        .values(in_file=False, updated_at=stamp)).rowcount
+    return {"listed": len(listed), "removed": removed}
+
+
+def feed_by_id(session: Session, feed_id: int) -> Feed | None:
+    return session.get(Feed, feed_id)
+
+
+def active_feeds(session: Session) -> list[Feed]:
+    return list(session.scalars(
+        select(Feed).where(Feed.enabled.is_(True), Feed.in_file.is_(True),
+                           Feed.disabled_reason.is_(None)).order_by(Feed.id)))
+
+
+def claim_due_feeds(session: Session, at: datetime, limit: int = 500) -> list[int]:
+    """Feed ids due at `at`, each claimed by pushing its next poll a lease ahead.
+
+    The conditional update means two schedulers racing for one feed get it once.
+    """
+    due = session.scalars(
+        select(Feed.id).where(Feed.enabled.is_(True), Feed.in_file.is_(True),
+                              Feed.disabled_reason.is_(None), Feed.next_poll_at <= at)
+        .order_by(Feed.next_poll_at).limit(limit)).all()
+    claimed = []
+    lease = at + timedelta(minutes=10)  # the poll itself sets the real next time
+    for feed_id in due:
+        won = session.execute(
+            update(Feed).where(Feed.id == feed_id, Feed.next_poll_at <= at)
+            .values(next_poll_at=lease)).rowcount
+        if won:
+            claimed.append(feed_id)
+    return claimed
+
+
+def record_poll(session: Session, feed: Feed, *, started: datetime, duration_ms: int,
+                status: int | None, outcome: str, entries: int = 0, new_entries: int = 0,
+                skipped: int = 0, error: str | None = None) -> None:
+    session.add(Poll(feed_id=feed.id, started_at=started, duration_ms=duration_ms,
+                     status_code=status, outcome=outcome, entries=entries,
+                     new_entries=new_entries, skipped_entries=skipped, error=error))
+
+
+# --- articles ------------------------------------------------------------------------------
+
+def discover_article(session: Session, feed_id: int, entry) -> int | None:
+    """Record a feed entry as an article in state `discovered`; its id if it is new.
+
+    Identity is the canonical URL (unique): a second feed, or a second poll, listing the
+    same article only records the extra link.
+    """
+    stamp = now()
+    stmt = insert_for(session, Article).values(
+        canonical_url=entry.canonical_url, url=entry.link, feed_id=feed_id, state="discovered",
+        state_changed_at=stamp, entry_guid=entry.guid, entry_title=entry.title,
+        entry_summary=entry.summary, entry_content=entry.content,
+        entry_published=entry.published, entry_categories=list(entry.categories),
+        discovered_at=stamp, updated_at=stamp,
+    ).on_conflict_do_nothing(index_elements=[Article.canonical_url]).returning(Article.id)
+    new_id = session.execute(stmt).scalar_one_or_none()
+    article_id = new_id or session.scalar(
+        select(Article.id).where(Article.canonical_url == entry.canonical_url))
+    session.execute(insert_for(session, ArticleUrl).values(
+        url=entry.link, article_id=article_id, feed_id=feed_id, seen_at=stamp
+    ).on_conflict_do_nothing(index_elements=[ArticleUrl.url]))
+    if new_id:
+        append_event(session, new_id, "discovered", "discovered")
+    return new_id
+
+
+def known_urls(session: Session, urls: list[str]) -> set[str]:
+    """Which of these canonical URLs already have an article (to skip them cheaply)."""
+    if not urls:
+        return set()
+    return set(session.scalars(select(Article.canonical_url)
+                               .where(Article.canonical_url.in_(urls))))
+
+
+def get_article(session: Session, article_id: int) -> Article | None:
+    return session.get(Article, article_id)
+
+
+def advance(session: Session, article_id: int, from_state: str, to_state: str,
+            event: str | None = None, **fields) -> bool:
+    """Move an article one state forward if it is still in `from_state`; False if not.
+
+    This is the claim that makes tasks idempotent: a second run finds the state moved.
+    """
+    stamp = now()
+    moved = session.execute(
+        update(Article).where(Article.id == article_id, Article.state == from_state)
+        .values(state=to_state, state_changed_at=stamp, updated_at=stamp, **fields)
+    ).rowcount
+    if moved:
+        append_event(session, article_id, event or to_state, to_state)
+    return bool(moved)
+
+
+def record_attempt(session: Session, article_id: int, error: str) -> int:
+    """Count a transient failure; the article keeps its state so the sweep retries it."""
+    session.execute(update(Article).where(Article.id == article_id).values(
+        attempts=Article.attempts + 1, last_error=error, state_changed_at=now()))
+    return session.scalar(select(Article.attempts).where(Article.id == article_id)) or 0
+
+
+def touch(session: Session, article_ids: list[int]) -> None:
+    if article_ids:
+        session.execute(update(Article).where(Article.id.in_(article_ids))
+                        .values(state_changed_at=now()))
+
+
+def fail_article(session: Session, article_id: int, stage: str, reason: str,
+                 message: str) -> bool:
+    """Mark an article failed with its reason and file a dead letter; False if already final."""
+    stamp = now()
+    moved = session.execute(
+        update(Article).where(Article.id == article_id, Article.state.in_(ACTIVE_STATES))
+        .values(state="failed", failure_reason=reason, last_error=message[:2000],
+                state_changed_at=stamp, updated_at=stamp)).rowcount
+    if moved:
+        session.add(Failure(article_id=article_id, stage=stage, reason=reason,
+                            message=message[:2000], created_at=stamp))
+        append_event(session, article_id, "failed", "failed")
+    return bool(moved)
+
+
+def record_feed_failure(session: Session, feed_id: int, reason: str, message: str) -> None:
+    session.add(Failure(feed_id=feed_id, stage="poll", reason=reason, message=message[:2000],
+                        created_at=now()))
+
+
+def save_page(session: Session, article_id: int, url: str, status: int,
+              headers: dict[str, str], body: bytes) -> None:
+    keep = {k: v for k, v in headers.items()
+            if k in ("content-type", "etag", "last-modified", "content-language")}
+    stmt = insert_for(session, Page).values(article_id=article_id, url=url, status=status,
+                                            headers=keep, body=body, fetched_at=now())
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[Page.article_id],
+        set_=dict(url=url, status=status, headers=keep, body=body, fetched_at=now())))
+
+
+def get_page(session: Session, article_id: int) -> Page | None:
+    return session.get(Page, article_id)
+
+
+def article_with_canonical(session: Session, canonical_url: str) -> int | None:
+    return session.scalar(select(Article.id).where(Article.canonical_url == canonical_url))
+
+
+def claim_text(session: Session, text_hash: str, article_id: int) -> int:
+    """The first article with this text; inserting it if this one is the first."""
+    session.execute(insert_for(session, TextHash).values(text_hash=text_hash,
+                                                         article_id=article_id)
+                    .on_conflict_do_nothing(index_elements=[TextHash.text_hash]))
+    return session.scalar(select(TextHash.article_id).where(TextHash.text_hash == text_hash))
+
+
+def new_story(session: Session, representative_id: int) -> int:
+    story = Story(representative_id=representative_id, created_at=now())
+    session.add(story)
+    session.flush()
+    return story.id
+
+
+def articles_in_state(session: Session, state: str, limit: int = 1000,
+                      older_than: datetime | None = None) -> list[int]:
+    query = select(Article.id).where(Article.state == state)
+    if older_than is not None:
+        query = query.where(Article.state_changed_at < older_than)
+    return list(session.scalars(query.order_by(Article.id).limit(limit)))
+
+
+def counts_by_state(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Article.state, func.count()).group_by(Article.state))
+    return {state: n for state, n in rows}

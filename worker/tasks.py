@@ -1,0 +1,129 @@
+"""Thin Celery tasks: load by id, call the step, enqueue the next. Ids only, never HTML."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+from worker import feedsfile
+from worker.celery_app import app
+from worker.ingest import load_and_sync, make_context
+from worker.pipeline import (
+    Context,
+    Step,
+    annotate_articles,
+    extract_article,
+    fetch_article,
+    poll_feed,
+)
+from worker.settings import get_settings
+from worker.store import repo
+from worker.store.db import session_scope
+
+log = logging.getLogger(__name__)
+_context: Context | None = None
+_feeds_mtime: float | None = None
+_allow_private = False
+
+
+def context() -> Context:
+    """One context (HTTP client, settings) per worker process, made after the fork."""
+    global _context
+    if _context is None:
+        _context = make_context(get_settings())
+        _context.allow_private = _context.allow_private or _allow_private
+    return _context
+
+
+def _backoff(retries: int) -> float:
+    return min(600.0, 10.0 * 2 ** retries) * random.uniform(0.8, 1.2)
+
+
+def reload_feeds_if_changed() -> None:
+    """Hot reload: a changed feeds.yaml is validated and synced; a bad one is logged and ignored."""
+    global _feeds_mtime, _allow_private
+    settings = get_settings()
+    try:
+        mtime = settings.feeds_file.stat().st_mtime
+    except OSError as exc:
+        log.error("cannot read feeds file %s: %s; keeping the last good list",
+                  settings.feeds_file, exc)
+        return
+    if mtime == _feeds_mtime:
+        return
+    _feeds_mtime = mtime
+    try:
+        feeds = load_and_sync(settings, settings.feeds_file)
+    except feedsfile.FeedsFileError as exc:
+        log.error("feeds file rejected, keeping the last good list: %s", exc)
+        return
+    _allow_private = feeds.allow_private_networks
+    if _context is not None:
+        _context.allow_private = settings.allow_private_networks or _allow_private
+    log.info("feeds file loaded: %d feeds", len(feeds.feeds))
+
+
+@app.task(name="newsworker.tick")
+def tick() -> int:
+    """Beat's heartbeat: reload feeds.yaml if it changed, then enqueue a poll per due feed."""
+    reload_feeds_if_changed()
+    with session_scope(context().db) as session:
+        due = repo.claim_due_feeds(session, repo.now())
+    for feed_id in due:
+        poll.delay(feed_id)
+    return len(due)
+
+
+@app.task(name="newsworker.poll_feed")
+def poll(feed_id: int) -> int:
+    result = poll_feed(context(), feed_id)
+    for article_id in result.new_ids:
+        fetch.delay(article_id)
+    return len(result.new_ids)
+
+
+@app.task(bind=True, name="newsworker.fetch_article", max_retries=8)
+def fetch(self, article_id: int) -> str:
+    step = fetch_article(context(), article_id)
+    if step is Step.ADVANCED:
+        extract.delay(article_id)
+    elif step is Step.RETRY:
+        raise self.retry(countdown=_backoff(self.request.retries))
+    return step.value
+
+
+@app.task(name="newsworker.extract_article")
+def extract(article_id: int) -> str:
+    step = extract_article(context(), article_id)
+    if step is Step.ADVANCED:
+        annotate.delay(article_id)  # a duplicate already done: the task finds it and skips
+    return step.value
+
+
+@app.task(name="newsworker.annotate_article")
+def annotate(article_id: int) -> str:
+    return annotate_articles(context(), [article_id])[article_id].value
+
+
+NEXT_TASK = {"discovered": fetch, "fetched": extract, "extracted": annotate}
+
+
+@app.task(name="newsworker.sweep")
+def sweep() -> int:
+    """Re-enqueue articles stuck in a state past the timeout: lost messages cost time only."""
+    settings = get_settings()
+    cutoff = repo.now() - timedelta(seconds=settings.stuck_after_seconds)
+    count = 0
+    with session_scope(context().db) as session:
+        stuck = {state: repo.articles_in_state(session, state, limit=500, older_than=cutoff)
+                 for state in NEXT_TASK}
+        # Restart each one's clock, so a long queue is not flooded with copies every minute.
+        repo.touch(session, [i for ids in stuck.values() for i in ids])
+    for state, ids in stuck.items():
+        for article_id in ids:
+            NEXT_TASK[state].delay(article_id)
+            count += 1
+    if count:
+        log.info("sweep re-enqueued %d stuck articles", count)
+    return count
