@@ -27,6 +27,7 @@ def _logging() -> None:
     level = getattr(logging, get_settings().log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
 
 
 @app.command()

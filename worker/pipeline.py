@@ -177,8 +177,13 @@ def _feed_text(article) -> str:
 
 
 def _choose_body(ctx: Context, article, found: Extracted) -> tuple[str, str, str]:
-    """(text, body, 'page'|'feed'): the page's body unless it is too thin to be the article."""
-    if len(found.text) >= ctx.settings.min_page_text_chars:
+    """(text, body, 'page'|'feed'): the page's body unless it is too thin to be the article.
+
+    Too thin: under `min_page_text_chars`, or a paywalled page whose teaser is shorter
+    than what the feed itself carries.
+    """
+    thin = len(found.text) < ctx.settings.min_page_text_chars
+    if not thin and not found.paywalled:
         return found.text, found.body, "page"
     fallback = _feed_text(article)
     if len(fallback) > len(found.text):

@@ -84,7 +84,7 @@ def parse_feed(body: bytes, base_url: str, max_entries: int = 500) -> ParsedFeed
                               sanitize_html=True, resolve_relative_uris=True)
     if parsed.bozo and not parsed.entries and not parsed.feed:
         raise FeedError(f"not a feed: {parsed.get('bozo_exception')}", reason="feed_unparseable")
-    if not parsed.version and not parsed.entries:
+    if not parsed.get("version") and not parsed.entries:
         raise FeedError("no RSS or Atom document found", reason="feed_unparseable")
     entries: list[Entry] = []
     skipped: dict[str, int] = {}
@@ -98,6 +98,10 @@ def parse_feed(body: bytes, base_url: str, max_entries: int = 500) -> ParsedFeed
         else:
             seen.add(entry.canonical_url)
             entries.append(entry)
+    if parsed.bozo and not entries:
+        # Broken XML that yields nothing usable is a failure, not an empty feed.
+        raise FeedError(f"invalid feed: {parsed.get('bozo_exception')}",
+                        reason="feed_unparseable")
     if len(parsed.entries) > max_entries:
         skipped["over_limit"] = len(parsed.entries) - max_entries
     return ParsedFeed(title=parsed.feed.get("title"), entries=entries, skipped=skipped)

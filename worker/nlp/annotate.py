@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -65,7 +66,28 @@ def _model_mentions(texts: list[str], model: str, batch_size: int) -> list[list[
     return found
 
 
-def _speaker(text: str, span, entities: list[CanonicalEntity]) -> CanonicalEntity | None:
+ROLE_BEFORE_NAME = re.compile(
+    r"(?:le|la|l[’'])\s*((?:secrétaire|ministre|président|présidente|directeur|directrice|"
+    r"porte-parole|chef|maire|avocat|avocate|entraîneur|capitaine|député|députée|procureur|"
+    r"procureure|patron|patronne|dirigeant|dirigeante)[^,.;«»\n]{0,45}?)\s*,?\s*$", re.I)
+
+
+def _roles(text: str, entities: list[CanonicalEntity]) -> list[tuple[str, CanonicalEntity]]:
+    """('secrétaire d'état américain', Anthony Blinken) from "le secrétaire d'État américain
+    Anthony Blinken": lets "le secrétaire d'État américain a affirmé « … »" find its speaker."""
+    roles = []
+    for ent in entities:
+        if ent.label != "PER":
+            continue
+        for m in ent.mentions:
+            found = ROLE_BEFORE_NAME.search(text[max(0, m.start - 70):m.start])
+            if found:
+                roles.append((fold(found.group(1)), ent))
+    return roles
+
+
+def _speaker(text: str, span, entities: list[CanonicalEntity],
+             roles: list[tuple[str, CanonicalEntity]]) -> CanonicalEntity | None:
     where, lo, hi = speaker_window(text, span)
     named = sorted((m.start, e) for e in entities for m in e.mentions
                    if e.label in ("PER", "ORG") and lo <= m.start < hi)
@@ -73,13 +95,20 @@ def _speaker(text: str, span, entities: list[CanonicalEntity]) -> CanonicalEntit
     if where == "after":
         return (persons or [e for _, e in named] or [None])[0]
     # Before the quotation, or a pronoun: the last person named wins.
-    return persons[-1] if persons else None
+    if persons:
+        return persons[-1]
+    if where == "before":
+        region = fold(text[lo:hi])
+        hits = [(region.rfind(role), ent) for role, ent in roles if role in region]
+        return max(hits, key=lambda h: h[0])[1] if hits else None
+    return None
 
 
 def _quotes(text: str, entities: list[CanonicalEntity]) -> list[Quote]:
     quotes: list[Quote] = []
+    roles = _roles(text, entities)
     for span in find_quote_spans(text):
-        who = _speaker(text, span, entities)
+        who = _speaker(text, span, entities, roles)
         quotes.append(Quote(span.start, span.end, span.text,
                             who.name if who else None, who.label if who else None))
     return quotes

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from worker.nlp.text import SPACES, parse_number
 
-NUMBER = rf"\d{{1,3}}(?:[{SPACES}.]\d{{3}})+(?:,\d+)?|\d+(?:[,.]\d+)?"
+# A number starts at a digit that does not continue another number ("2022 300" is two).
+NUMBER = rf"(?<![\d,.])(?:\d{{1,3}}(?:[{SPACES}.]\d{{3}})+(?:,\d+)?|\d+(?:[,.]\d+)?)"
 MULTIPLIERS = {
     "mille": 1e3, "k": 1e3, "million": 1e6, "millions": 1e6, "m": 1e6, "mln": 1e6,
     "milliard": 1e9, "milliards": 1e9, "md": 1e9, "mds": 1e9, "mrd": 1e9, "mrds": 1e9,

@@ -1,0 +1,95 @@
+"""The rule-based parts of the NLP stage: amounts, dates, quotations, entity cleaning."""
+
+from datetime import date
+
+import pytest
+
+from worker.nlp.dates import find_dates
+from worker.nlp.entities import RawMention, canonicalize_mentions, clean
+from worker.nlp.money import find_money, find_percents
+from worker.nlp.quotes import find_quote_spans
+from worker.nlp.text import fold
+
+
+@pytest.mark.parametrize("text, value, currency", [
+    ("une aide de 675 millions de dollars à l’Ukraine", 675_000_000, "USD"),
+    ("d’une valeur de 2,2 milliards d’euros", 2_200_000_000, "EUR"),
+    ("environ 15,2 milliards de dollars", 15_200_000_000, "USD"),
+    ("une amende de 450\u202f000\u00a0euros", 450_000, "EUR"),
+    ("1,1 million d'euros de dommages", 1_100_000, "EUR"),
+    ("le billet coûte 12 €", 12, "EUR"),
+    ("une levée de $40 millions", 40_000_000, "USD"),
+    ("9 milliards de francs suisses", 9_000_000_000, "CHF"),
+    ("3 millions de livres", 3_000_000, "GBP"),
+])
+def test_money_is_normalised(text, value, currency):
+    (amount,) = find_money(text)
+    assert (amount.value, amount.currency) == (value, currency)
+    assert text[amount.start:amount.end] == amount.text
+
+
+def test_numbers_without_currency_are_not_money():
+    assert find_money("Il a couru 42 kilomètres en 2022 avec 3 millions de spectateurs.") == []
+
+
+def test_percentages():
+    found = find_percents("une hausse de 3,5\u00a0% puis de 12 pour cent, et -0,4 %")
+    assert [p.value for p in found] == [3.5, 12, -0.4]
+
+
+def test_dates_take_the_article_year_and_tense():
+    text = ("Le 24 avril, il était à Kiev. Le sommet aura lieu le 20 septembre. "
+            "Depuis le 1er janvier 2021 et en mars 2020.")
+    found = {d.text: d.value for d in find_dates(text, date(2022, 5, 3))}
+    assert found == {"Le 24 avril": "2022-04-24", "le 20 septembre": "2022-09-20",
+                     "Depuis le 1er janvier 2021": "2021-01-01", "en mars 2020": "2020-03"}
+
+
+def test_date_without_article_date_is_only_kept_with_a_year():
+    assert [d.value for d in find_dates("le 3 mars et le 4 mai 2023", None)] == ["2023-05-04"]
+
+
+def test_multi_paragraph_quote_opens_each_paragraph_with_guillemet():
+    text = ("Elle a déclaré\u00a0: «\u00a0Nous irons jusqu’au bout de cette réforme.\n\n"
+            "» Nous ne reculerons pas devant les blocages\u202f», a-t-elle ajouté.\n\n"
+            "« Trop court ».")
+    (quote,) = find_quote_spans(text)
+    assert quote.text == ("Nous irons jusqu’au bout de cette réforme. "
+                          "Nous ne reculerons pas devant les blocages")
+
+
+def test_paragraph_opening_with_guillemet_starts_a_quote():
+    text = "Intro.\n\n» Le président a été clair sur ce point précis », a déclaré X."
+    (quote,) = find_quote_spans(text)
+    assert quote.text == "Le président a été clair sur ce point précis"
+
+
+def test_unclosed_quote_is_dropped():
+    assert find_quote_spans("« Une phrase jamais fermée ici\n\nAutre paragraphe.") == []
+
+
+def test_noise_and_titles_are_cleaned():
+    assert clean("M. Ferrand", "PER") == ("Ferrand", 3)
+    assert clean("l’OTAN", "ORG") == ("OTAN", 2)
+    assert clean("A", "PER") is None
+    assert clean("2022", "PER") is None
+    assert clean("ukrainienne", "LOC") is None
+    assert clean("ministère de l’Économie", "ORG") == ("ministère de l’Économie", 0)
+
+
+def test_short_person_mentions_join_the_full_name():
+    text = "Anthony Blinken est à Kiev. Blinken a vu Volodymyr Zelensky. Zelensky l'a reçu."
+    mentions = [RawMention("PER", "Anthony Blinken", 0, 15, ""),
+                RawMention("LOC", "Kiev", 22, 26, ""),
+                RawMention("PER", "Blinken", 28, 35, ""),
+                RawMention("PER", "Volodymyr Zelensky", 41, 59, ""),
+                RawMention("LOC", "Zelensky", 61, 69, "")]
+    entities = {e.name: e for e in canonicalize_mentions(mentions, text)}
+    assert set(entities) == {"Anthony Blinken", "Kiev", "Volodymyr Zelensky"}
+    assert entities["Anthony Blinken"].aliases == ("Anthony Blinken", "Blinken")
+    assert len(entities["Volodymyr Zelensky"].mentions) == 2
+    assert entities["Volodymyr Zelensky"].label == "PER"
+
+
+def test_fold_is_accent_and_case_insensitive():
+    assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
