@@ -36,6 +36,7 @@ def run(role: str = typer.Option("all", help="all (worker + scheduler), worker o
         concurrency: int = typer.Option(0, help="Worker processes; 0 means one per core.")):
     """Start the service: migrate, then run the Celery worker and/or its scheduler."""
     from worker.celery_app import app as celery
+    from worker.store.db import dispose_all
     from worker.store.migrate import upgrade
 
     if role not in ("all", "worker", "beat"):
@@ -43,6 +44,7 @@ def run(role: str = typer.Option("all", help="all (worker + scheduler), worker o
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url())
+    dispose_all()  # the worker forks: no pooled connection may cross into the children
     level = settings.log_level.upper()
     if role == "beat":
         celery.start(["beat", "-l", level])

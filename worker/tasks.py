@@ -6,6 +6,8 @@ import logging
 import random
 from datetime import timedelta
 
+from celery.signals import worker_process_init
+
 from worker import feedsfile
 from worker.celery_app import app
 from worker.ingest import load_and_sync, make_context
@@ -19,7 +21,7 @@ from worker.pipeline import (
 )
 from worker.settings import get_settings
 from worker.store import repo
-from worker.store.db import session_scope
+from worker.store.db import dispose_all, session_scope
 
 log = logging.getLogger(__name__)
 _context: Context | None = None
@@ -27,12 +29,23 @@ _feeds_mtime: float | None = None
 _allow_private = False
 
 
+@worker_process_init.connect
+def _after_fork(**_kwargs) -> None:
+    # Pooled database connections must never be shared with the parent process.
+    dispose_all()
+
+
 def context() -> Context:
     """One context (HTTP client, settings) per worker process, made after the fork."""
-    global _context
+    global _context, _allow_private
     if _context is None:
-        _context = make_context(get_settings())
-        _context.allow_private = _context.allow_private or _allow_private
+        settings = get_settings()
+        try:
+            _allow_private = feedsfile.load(settings.feeds_file).allow_private_networks
+        except feedsfile.FeedsFileError as exc:
+            log.error("feeds file rejected: %s", exc)
+        _context = make_context(settings)
+        _context.allow_private = settings.allow_private_networks or _allow_private
     return _context
 
 
