@@ -54,8 +54,8 @@ def test_wrong_header_charset_is_not_trusted():
 
 
 def test_paywall_marker_is_flagged():
-    found = extract(page(body_extra='<div class="paywall">Cet article est réservé aux abonnés</div>')
-                    .encode(), None)
+    paywall = '<div class="paywall">Cet article est réservé aux abonnés</div>'
+    found = extract(page(body_extra=paywall).encode(), None)
     assert found.paywalled
 
 

@@ -7,7 +7,8 @@ from worker.polling import next_poll_at, parse_feed
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Le Journal</title>
-<item><title>Premier</title><link>/articles/a.html?utm_source=rss</link><guid isPermaLink="false">g-a</guid>
+<item><title>Premier</title><link>/articles/a.html?utm_source=rss</link>
+<guid isPermaLink="false">g-a</guid>
 <pubDate>Tue, 12 Mar 2024 08:15:00 +0100</pubDate><category>Politique</category>
 <description>R\xc3\xa9sum\xc3\xa9 du premier</description></item>
 <item><title>Sans lien</title><description>rien</description></item>

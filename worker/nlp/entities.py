@@ -10,25 +10,28 @@ from worker.nlp.text import fold
 
 LABELS = ("PER", "LOC", "ORG", "MISC")
 LEADING_DETERMINER = re.compile(
-    r"^(?:l[’']|la\s|le\s|les\s|du\s|des\s|de\s+la\s|de\s+l[’']|d[’']|au\s|aux\s)", re.I)
+    r"^(?:l[’']|la\s|le\s|les\s|du\s|des\s|de\s+la\s|de\s+l[’']|d[’']|de\s|au\s|aux\s)",
+    re.I)
 # Courtesy titles are not part of a person's name: "M. Ferrand", "Me Sandrine Kohler".
-PERSON_TITLE = re.compile(r"^(?:M\.|MM\.|Mme|Mmes|Mlle|Me|Mgr|Dr|Pr)\s+")
+PERSON_TITLE = re.compile(r"^(?:M\.|MM\.|Mme|Mmes|Mlle|Me|Mgr|Dr|Pr|Lady|Lord|Sir|Dame)\s+")
 # "la région Occitanie": the place is Occitanie.
-PLACE_PREFIX = re.compile(r"^(?:région|département|ville|commune|province|île)\s+(?:de\s+|d[’'])?",
-                          re.I)
+# (Capitalised, "Région Sud" is the regional council, an organisation.)
+PLACE_PREFIX = re.compile(r"^(?:région|département|ville|commune|province|île)\s+(?:de\s+|d[’'])?")
 # A lower-case first word is only part of a name for institutions: "ministère de l'Économie".
 INSTITUTION_HEADS = {
     "ministere", "tribunal", "cour", "musee", "centre", "agence", "institut", "universite",
     "conseil", "parquet", "prefecture", "federation", "chambre", "haute", "banque", "caisse",
     "commission", "office", "autorite", "fondation", "syndicat", "parti", "groupe", "stade",
     "olympique", "forces", "assurance", "sante", "comite", "direction", "secretariat",
+    "theatre", "opera", "chu", "communaute", "region",
 }
 # First words of job titles: "ministre des Affaires étrangères" names a post, not a body.
 TITLE_HEADS = {"ministre", "president", "presidente", "secretaire", "directeur", "directrice",
                "porte-parole", "depute", "deputee", "senateur", "senatrice", "maire", "chef"}
 ORG_TAILS = {"capital", "batiment", "therapeutics", "group", "groupe", "sa", "sas", "holding",
              "technologies", "partners", "bank", "energies", "industries", "pharma", "airlines",
-             "motors", "systems", "labs", "ventures", "assurances", "finance"}
+             "motors", "systems", "labs", "ventures", "assurances", "finance", "metropole",
+             "organisation", "organization", "association", "foundation", "university"}
 # A noun just before a name that says it is an organisation: "la start-up Nebulys".
 ORG_CUE = re.compile(
     r"(?:start-up|startup|entreprise|groupe|société|fonds|club|banque|assureur|constructeur|"
@@ -36,6 +39,10 @@ ORG_CUE = re.compile(
     r"quotidien|journal|chaîne|opérateur|compagnie|fabricant|équipementier|filiale|ONG|"
     r"association|fédération)\s+(?:[a-zéèêà][\w-]*\s+){0,2}$", re.I)
 DEMONYM = re.compile(r"(?:ais|aise|aises|ois|oise|oises|ien|ienne|iens|iennes|and|ands)$")
+# Endings shared by demonyms and some country names ("le Mexique"): only a demonym when
+# plural ("les Britanniques") or in apposition to a name ("le Slovène Tadej Novak").
+DEMONYM_OR_PLACE = re.compile(r"(?:ique|iques|ain|aine|ains|aines|ène|ènes|an|ane|ans|anes|"
+                              r"ol|ole|ols|oles|one|ones)$")
 TRAILING_JUNK = re.compile(r"[\s,;:.!?»«\"“”()\[\]'’-]+$")
 # Words the French model tags as entities although they name no one in particular.
 NOISE = {
@@ -59,11 +66,18 @@ class RawMention:
     sentence: str
 
 
-def is_demonym(key: str, before: str) -> bool:
+def is_demonym(name: str, before: str, after: str) -> bool:
     """'les Marseillais', "l'Allemand Friedrich Kessler": people of a place, not the place."""
-    if " " in key or not DEMONYM.search(key):
+    if " " in name:
         return False
-    return bool(re.search(r"(?:\bles|\bdes|\bun|\bune|\bl[’']|\ble|\bla)\s*$", before, re.I))
+    determiner = re.search(r"(?:\bles|\bdes|\bun|\bune|\bl[’']|\ble|\bla)\s*$", before, re.I)
+    if not determiner:
+        return False
+    if DEMONYM.search(name):
+        return True
+    plural = re.search(r"(?:\bles|\bdes)\s*$", before, re.I) and name.endswith("s")
+    apposition = re.match(r"\s+[A-ZÉ]\w+\s+[A-ZÉ]", after)
+    return bool(DEMONYM_OR_PLACE.search(name) and (plural or apposition))
 
 
 def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int] | None:
@@ -135,8 +149,10 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
             continue
         name, shift = cleaned
         key = fold(name)
-        if m.label in ("LOC", "MISC") and is_demonym(key, before):
+        if m.label in ("LOC", "MISC") and is_demonym(name, before, text[m.end:m.end + 40]):
             continue
+        if re.search(r"(?:maladie|syndrome|prix|loi)\s+(?:de\s+|d[’'])$", before, re.I):
+            continue  # "maladie d'Alzheimer", "prix Goncourt": named after, not an entity
         label = relabel(m.label, key, before)
         g = groups.setdefault(key, _Group(key, Counter(), Counter(), []))
         g.labels[label] += 1
@@ -147,7 +163,7 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
 
 
 def _full_form(key: str, groups: dict[str, _Group]) -> str | None:
-    """The one longer person name that ends with (or contains) this short form, if unambiguous."""
+    """The one longer person name containing this short form ('Blinken', 'Oliver'), if unique."""
     tokens = key.split()
     candidates = set()
     for other_key, other in groups.items():
@@ -155,7 +171,9 @@ def _full_form(key: str, groups: dict[str, _Group]) -> str | None:
         if other.label != "PER" or len(other_tokens) <= len(tokens):
             continue
         n = len(tokens)
-        if any(other_tokens[i:i + n] == tokens for i in range(1, len(other_tokens) - n + 1)):
+        # A surname, or a first name used alone further down the article.
+        first = 0 if n == 1 else 1
+        if any(other_tokens[i:i + n] == tokens for i in range(first, len(other_tokens) - n + 1)):
             candidates.add(other_key)
     return candidates.pop() if len(candidates) == 1 else None
 
@@ -202,13 +220,17 @@ def canonicalize_mentions(mentions: list[RawMention], text: str) -> list[Canonic
 
 
 _CAP = r"[A-ZÉÈÀÂÎÔÛÇ][\w’'\-]*"
-_ADJ = r"[a-zéèêàîôûç][\w\-]*(?:ique|ale?|aux|elle?|ienne?|aire|ières?|ier|ifs?|ive|ée?)"
+_ADJ = (r"[a-zéèêàîôûç][\w\-]*"
+        r"(?:ique|ale?|aux|elle?|ienne?|aire|ières?|ier|ifs?|ive|ée?|oise?|aise?|ome)")
 _LINK = r"(?:\s+(?:de\s+la|de\s+l[’']|du|des|de|d[’']|et)\s*|\s+)"
-_HEAD = (r"(?:[Mm]inistère|[Tt]ribunal(?:\s+(?:correctionnel|administratif|judiciaire|de commerce))?|"
+_HEAD = (r"(?:[Mm]inistère|"
+         r"[Tt]ribunal(?:\s+(?:correctionnel|administratif|judiciaire|de commerce))?|"
          r"[Cc]our\s+d[’']appel|[Mm]usée|[Cc]entre\s+hospitalier(?:\s+universitaire)?|"
          r"[Aa]gence\s+de\s+l[’']eau|[Aa]gence|[Ii]nstitut|[Uu]niversité|"
-         r"[Cc]onseil\s+(?:régional|départemental|municipal)|[Pp]réfecture)")
-INSTITUTION = re.compile(rf"\b{_HEAD}(?:{_LINK}{_CAP}(?:\s+{_ADJ})?)+")
+         r"[Cc]onseil\s+(?:régional|départemental|municipal)|[Pp]réfecture|"
+         r"[Cc]our\s+d[’']assises|[Pp]arquet|[Cc]ommission|[Cc]omité|CHU|[Tt]héâtre|"
+         r"[Cc]ommunauté\s+(?:d[’']agglomération|de\s+communes))")
+INSTITUTION = re.compile(rf"\b{_HEAD}(?:\s+{_ADJ}){{0,3}}(?:{_LINK}{_CAP}(?:\s+{_ADJ})*)+")
 
 
 def find_institutions(text: str) -> list[tuple[int, int, str]]:
