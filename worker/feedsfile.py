@@ -85,6 +85,11 @@ def check_text(text: str) -> tuple[dict | None, list[Problem]]:
     problems = []
     for error in sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path)):
         path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            # Point at the unknown key itself, not at the start of its object.
+            known = set(error.schema.get("properties", {}))
+            extra = [k for k in error.instance if k not in known]
+            path = (*path, extra[0]) if extra else path
         line = lines.get(path) or lines.get(path[:-1])
         problems.append(Problem(line, "/".join(str(p) for p in path), error.message))
     if not problems:
