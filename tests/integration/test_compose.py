@@ -14,7 +14,8 @@ from worker.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
-OURS = [name for name, svc in COMPOSE["services"].items() if svc.get("image") == "newsworker:latest"]
+OURS = [name for name, svc in COMPOSE["services"].items()
+        if svc.get("image") == "newsworker:latest"]
 
 
 def resolve(argv: list[str]):
