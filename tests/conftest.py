@@ -18,9 +18,19 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples"
-if not EXAMPLES.exists():  # CI lays shared/ beside the clone
-    EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "examples"
+
+
+def _find_examples() -> Path:
+    """The project's shared/examples folder, which lies beside the clone (or above it)."""
+    if os.environ.get("NEWSWORKER_SHARED"):
+        return Path(os.environ["NEWSWORKER_SHARED"]) / "examples"
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "shared" / "examples").is_dir():
+            return parent / "shared" / "examples"
+    raise RuntimeError("shared/examples not found beside the clone; set NEWSWORKER_SHARED")
+
+
+EXAMPLES = _find_examples()
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get("NEWSWORKER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("NEWSWORKER_TEST_REDIS", "redis://127.0.0.1:6379/15")

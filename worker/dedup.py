@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
 
 
 def normalize_text(text: str) -> str:
@@ -17,3 +21,54 @@ def normalize_text(text: str) -> str:
 def text_hash(text: str) -> str:
     """SHA-256 of the normalised text: equal for the same article under two URLs."""
     return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+
+
+# --- near duplicates: MinHash over word shingles, LSH bands stored in the database ---------
+
+SHINGLE_WORDS = 5
+
+
+def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
+    """Overlapping runs of `size` normalised words: what near-duplicates share."""
+    words = normalize_text(text).split()
+    if len(words) <= size:
+        return {" ".join(words).encode()} if words else set()
+    return {" ".join(words[i:i + size]).encode() for i in range(len(words) - size + 1)}
+
+
+def signature(text: str, num_perm: int = 128) -> np.ndarray:
+    """The MinHash signature (datasketch) of the text's shingles, as uint64 values."""
+    minhash = MinHash(num_perm=num_perm)
+    minhash.update_batch(list(shingles(text)))
+    return minhash.hashvalues.astype(np.uint64)
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Estimated Jaccard similarity of two signatures."""
+    return float(np.count_nonzero(a == b)) / len(a)
+
+
+@lru_cache(maxsize=8)
+def lsh_shape(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows per band) that datasketch finds best for this threshold."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return lsh.b, lsh.r
+
+
+def band_keys(sig: np.ndarray, threshold: float) -> list[int]:
+    """One signed 63-bit key per band; articles sharing a key are candidate near-duplicates."""
+    bands, rows = lsh_shape(threshold, len(sig))
+    keys = []
+    for band in range(bands):
+        chunk = sig[band * rows:(band + 1) * rows].tobytes()
+        digest = hashlib.blake2b(band.to_bytes(2, "big") + chunk, digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "big") >> 1)  # fits a PostgreSQL bigint
+    return keys
+
+
+def to_bytes(sig: np.ndarray) -> bytes:
+    return sig.astype("<u8").tobytes()
+
+
+def from_bytes(raw: bytes) -> np.ndarray:
+    return np.frombuffer(raw, dtype="<u8")

@@ -22,7 +22,7 @@ from worker.http import FEED_TYPES, PAGE_TYPES, HttpClient
 from worker.nlp import annotate
 from worker.polling import next_poll_at, parse_feed
 from worker.settings import Settings
-from worker.store import repo
+from worker.store import repo, stories
 from worker.store.annotations import save_annotations
 from worker.store.db import session_scope
 from worker.urls import canonicalize, is_http_url
@@ -211,8 +211,8 @@ def extract_article(ctx: Context, article_id: int) -> Step:
             repo.fail_article(session, article_id, "extract", "empty_article",
                               f"no article text on the page or in the feed ({len(text)} chars)")
         return Step.FAILED
+    sig = dedup.signature(text, ctx.settings.minhash_perms)
     with session_scope(ctx.db) as session:
-        duplicate_of = _canonical_owner(session, article, found)
         fields = dict(title=found.title or article.entry_title, authors=list(found.authors),
                       published=found.published, modified=found.modified,
                       site_name=found.site_name, description=found.description,
@@ -220,13 +220,19 @@ def extract_article(ctx: Context, article_id: int) -> Step:
                       categories=list(found.categories), tags=list(found.tags), text=text,
                       body=body, extraction=source, paywalled=found.paywalled,
                       text_hash=dedup.text_hash(text))
+        duplicate_of = _canonical_owner(session, article, found) or \
+            _text_owner(session, article_id, fields["text_hash"])
         if duplicate_of:
-            story = _ensure_story(session, duplicate_of)
+            # Same page or same text as an earlier article: no second NER pass.
             moved = repo.advance(session, article_id, "fetched", "done", event="duplicate",
-                                 duplicate_of_id=duplicate_of, story_id=story,
+                                 duplicate_of_id=duplicate_of,
+                                 story_id=stories.ensure_story(session, duplicate_of),
                                  done_at=repo.now(), **fields)
         else:
             moved = repo.advance(session, article_id, "fetched", "extracted", **fields)
+            if moved:
+                stories.assign_story(session, article_id, sig,
+                                     ctx.settings.near_duplicate_threshold)
     return Step.ADVANCED if moved else Step.SKIPPED
 
 
@@ -247,19 +253,16 @@ def _canonical_owner(session, article, found: Extracted) -> int | None:
     return None
 
 
+def _text_owner(session, article_id: int, text_hash: str) -> int | None:
+    """The first article with exactly this text, if it is another one."""
+    owner = repo.claim_text(session, text_hash, article_id)
+    return owner if owner != article_id else None
+
+
 def _host(url: str) -> str:
     from urllib.parse import urlsplit
 
     return urlsplit(url).hostname or ""
-
-
-def _ensure_story(session, article_id: int) -> int:
-    """The story of `article_id`, creating one with it as representative if it has none."""
-    article = repo.get_article(session, article_id)
-    if article.story_id is None:
-        article.story_id = repo.new_story(session, article_id)
-        session.flush()
-    return article.story_id
 
 
 # --- annotate -----------------------------------------------------------------------------
@@ -283,17 +286,9 @@ def annotate_articles(ctx: Context, article_ids: list[int]) -> dict[int, Step]:
             if article is None or article.state != "extracted":
                 results[article_id] = Step.SKIPPED
                 continue
-            owner = repo.claim_text(session, article.text_hash, article_id)
-            if owner != article_id:
-                story = _ensure_story(session, owner)
-                moved = repo.advance(session, article_id, "extracted", "done",
-                                     event="duplicate", duplicate_of_id=owner,
-                                     story_id=story, done_at=repo.now())
-                results[article_id] = Step.ADVANCED if moved else Step.SKIPPED
-            elif article.language not in ctx.settings.accepted_languages:
+            if article.language not in ctx.settings.accepted_languages:
                 # Stored with its language, but the French model would only invent entities.
                 moved = repo.advance(session, article_id, "extracted", "done",
-                                     story_id=_ensure_story(session, article_id),
                                      done_at=repo.now())
                 results[article_id] = Step.ADVANCED if moved else Step.SKIPPED
             else:
@@ -308,7 +303,6 @@ def annotate_articles(ctx: Context, article_ids: list[int]) -> dict[int, Step]:
             moved = repo.advance(session, article_id, "extracted", "done",
                                  done_at=repo.now())
             if moved:
-                _ensure_story(session, article_id)
                 save_annotations(session, article_id, ann)
         results[article_id] = Step.ADVANCED if moved else Step.SKIPPED
     return results

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     nlp_batch_size: int = 8
     keep_raw_html: bool = True
 
+    # Deduplication: Jaccard similarity (word 5-gram shingles) above which two articles
+    # are one story, and the MinHash size.
+    near_duplicate_threshold: float = Field(default=0.5, gt=0, lt=1)
+    minhash_perms: int = 128
+
     log_level: str = "INFO"
 
     def resolved_database_url(self) -> str:

@@ -112,6 +112,7 @@ class Article(Base):
     extraction: Mapped[str | None] = mapped_column(String(10))  # page or feed
     paywalled: Mapped[bool] = mapped_column(Boolean, default=False)
     text_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash signature, uint64 LE
     duplicate_of_id: Mapped[int | None] = mapped_column(Id, index=True)
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
     discovered_at: Mapped[datetime] = mapped_column(Stamp)
@@ -150,6 +151,17 @@ class TextHash(Base):
     __tablename__ = "text_hashes"
     text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+
+
+class MinhashBand(Base):
+    """LSH band keys of every article's signature: the shared near-duplicate index."""
+
+    __tablename__ = "minhash_bands"
+    __table_args__ = (UniqueConstraint("band_key", "article_id", name="uq_minhash_bands"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    band_key: Mapped[int] = mapped_column(BigInteger, index=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
+                                            index=True)
 
 
 class Entity(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from worker.store.models import (
 )
 
 ACTIVE_STATES = ("discovered", "fetched", "extracted")
+EVENTS_CHANNEL = "newsworker_events"  # PostgreSQL NOTIFY channel, payload: the event's seq
 
 
 def now() -> datetime:
@@ -54,6 +55,10 @@ def append_event(session: Session, article_id: int, kind: str, state: str) -> in
     ).scalar_one()
     session.add(Event(seq=seq, article_id=article_id, kind=kind, state=state, created_at=now()))
     session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered at commit: wakes consumers LISTENing instead of polling.
+        session.execute(text("SELECT pg_notify(:channel, :seq)"),
+                        {"channel": EVENTS_CHANNEL, "seq": str(seq)})
     return seq
 
 
