@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from tests.conftest import EXAMPLES, FIXTURES, Site
 
@@ -64,3 +65,79 @@ def write_feeds_file(path: Path, urls: list[str], allow_private: bool = True) ->
         lines += [f"  - name: Feed {i}", f"    url: {url}", "    tags: [test]"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+# --- syndication: the same dispatch republished by other outlets ---------------------------
+
+OUTLETS = {
+    "lejournal": ("Le Journal", ["Accueil", "Politique", "Économie", "Monde", "Sport"]),
+    "lequotidien": ("Le Quotidien du Sud", ["À la une", "Région", "Faits divers", "Culture"]),
+    "infoexpress": ("Info Express", ["Direct", "France", "International", "Vidéos", "Podcasts"]),
+}
+
+
+def gold_texts(folder: str = "nlp_gold") -> list[dict]:
+    return [json.loads(p.read_text(encoding="utf-8"))
+            for p in sorted((FIXTURES / folder).glob("*.json"))]
+
+
+def outlet_page(outlet: str, base: str, path: str, title: str, paragraphs: list[str],
+                published: str) -> str:
+    """An article page in the outlet's own boilerplate: menu, related links, footer."""
+    name, menu = OUTLETS[outlet]
+    nav = "".join(f'<li><a href="/{m.lower()}">{m}</a></li>' for m in menu)
+    body = "".join(f"<p>{p}</p>\n" for p in paragraphs)
+    related = "".join(f'<li><a href="/r/{i}">{name} : lire notre dossier numéro {i}</a></li>'
+                      for i in range(6))
+    return f"""<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{title}</title>
+<meta property="og:site_name" content="{name}">
+<meta property="article:published_time" content="{published}">
+<link rel="canonical" href="{base}{path}"></head><body>
+<header><div class="logo">{name}</div><nav><ul>{nav}</ul></nav></header>
+<div class="cookies">{name} utilise des cookies. Accepter / Refuser</div>
+<main><article><h1>{title}</h1>{body}</article>
+<aside class="related"><h2>À lire aussi</h2><ul>{related}</ul></aside></main>
+<footer><p>© {name} — Mentions légales — Contact — Publicité</p></footer></body></html>"""
+
+
+def rss(items: list[tuple[str, str]]) -> str:
+    entries = "".join(f"<item><title>{escape(t)}</title><link>{escape(u)}</link></item>"
+                      for t, u in items)
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>t</title>{entries}</channel></rss>")
+
+
+def syndicated_newsroom(site: Site, copies_of: int = 10) -> dict:
+    """Originals on one outlet; for the first `copies_of`, republished copies elsewhere.
+
+    Copy A: new title, one paragraph appended. Copy B: last paragraph removed, other
+    boilerplate. Distinct articles (the rest of the gold set, the held-out set and the
+    example, several on the same topics) must stay apart. Returns the feeds and the
+    clusters of page paths.
+    """
+    clusters: list[list[str]] = []
+    feeds: dict[str, list[tuple[str, str]]] = {o: [] for o in OUTLETS}
+    docs = gold_texts() + gold_texts("nlp_heldout")
+    for i, doc in enumerate(docs):
+        paras = doc["text"].split("\n\n")
+        title = paras[0][:70]
+        path = f"/lejournal/{i}.html"
+        site.add(path, outlet_page("lejournal", site.base, path, title, paras, doc["published"]))
+        feeds["lejournal"].append((title, site.url(path)))
+        cluster = [path]
+        if i < copies_of:
+            a = f"/lequotidien/{i}.html"
+            site.add(a, outlet_page("lequotidien", site.base, a, "Dépêche : " + title[:50],
+                                    paras + ["(Avec AFP) Notre rédaction reviendra sur ce "
+                                             "sujet dans notre édition de demain."],
+                                    doc["published"]))
+            b = f"/infoexpress/{i}.html"
+            site.add(b, outlet_page("infoexpress", site.base, b, title.upper(), paras[:-1],
+                                    doc["published"]))
+            feeds["lequotidien"].append((title, site.url(a) + "?utm_source=rss&xtor=RSS-1"))
+            feeds["infoexpress"].append((title, site.url(b) + "?at_medium=feed"))
+            cluster += [a, b]
+        clusters.append(cluster)
+    feed_urls = [site.add(f"/feeds/{o}.rss", rss(items), "application/rss+xml")
+                 for o, items in feeds.items()]
+    return {"feeds": feed_urls, "clusters": clusters}

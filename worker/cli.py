@@ -133,18 +133,28 @@ def db_upgrade(revision: str = typer.Argument("head")):
 @app.command()
 def export(since: int = typer.Option(0, help="Last event seq already seen; 0 is everything."),
            until: int = typer.Option(None, help="Last event seq to include."),
-           fmt: str = typer.Option("jsonl", "--format", help="jsonl (one article per line).")):
+           fmt: str = typer.Option("jsonl", "--format", help="jsonl (one object per line)."),
+           kind: str = typer.Option("articles", "--records",
+                                    help="articles, events, stories or entities.")):
     """Print the articles changed after event SINCE, one JSON object per line, in seq order."""
-    from worker.store.annotations import export_records
+    from worker.store import records
     from worker.store.db import session_scope
 
     if fmt != "jsonl":
         raise typer.BadParameter("only jsonl is supported")
-    out = sys.stdout
+    if kind not in ("articles", "events", "stories", "entities"):
+        raise typer.BadParameter("--records must be articles, events, stories or entities")
     with session_scope(get_settings().resolved_database_url()) as session:
-        for seq, record in export_records(session, since, until):
-            record["seq"] = seq
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if kind == "articles":
+            rows = (dict(r, seq=seq) for seq, r in records.export_records(session, since, until))
+        elif kind == "events":
+            rows = iter(records.event_records(session, since, until, limit=10**9))
+        elif kind == "stories":
+            rows = records.story_records(session)
+        else:
+            rows = records.entity_records(session)
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 @app.command()

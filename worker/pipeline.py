@@ -86,10 +86,14 @@ def poll_feed(ctx: Context, feed_id: int) -> PollResult:
         if parsed is not None:
             known = repo.known_urls(session, [e.canonical_url for e in parsed.entries])
             for entry in parsed.entries:
-                if entry.canonical_url not in known:
-                    new_id = repo.discover_article(session, feed_id, entry)
-                    if new_id:
-                        new_ids.append(new_id)
+                if entry.canonical_url in known:
+                    if _updated(entry, known[entry.canonical_url][1]) and repo.request_refetch(
+                            session, known[entry.canonical_url][0], entry):
+                        new_ids.append(known[entry.canonical_url][0])
+                    continue
+                new_id = repo.discover_article(session, feed_id, entry)
+                if new_id:
+                    new_ids.append(new_id)
             feed.etag = fetched.headers.get("etag")
             feed.last_modified = fetched.headers.get("last-modified")
         if fetched.permanent_redirect:
@@ -107,6 +111,15 @@ def poll_feed(ctx: Context, feed_id: int) -> PollResult:
     log.info("polled feed", extra={"feed_id": feed_id, "outcome": outcome,
                                    "new_entries": len(new_ids)})
     return PollResult(feed_id, outcome, new_ids)
+
+
+def _updated(entry, stored: datetime | None) -> bool:
+    """The feed dates this entry later than when we stored it: the article changed."""
+    if entry.published is None or stored is None:
+        return False
+    if stored.tzinfo is None:  # SQLite gives naive datetimes back
+        stored = stored.replace(tzinfo=entry.published.tzinfo)
+    return entry.published > stored
 
 
 def _poll_failed(ctx: Context, feed_id: int, started: datetime, clock: float,
@@ -229,7 +242,8 @@ def extract_article(ctx: Context, article_id: int) -> Step:
                                  story_id=stories.ensure_story(session, duplicate_of),
                                  done_at=repo.now(), **fields)
         else:
-            moved = repo.advance(session, article_id, "fetched", "extracted", **fields)
+            moved = repo.advance(session, article_id, "fetched", "extracted",
+                                 duplicate_of_id=None, **fields)
             if moved:
                 stories.assign_story(session, article_id, sig,
                                      ctx.settings.near_duplicate_threshold)

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from tests.newsroom import expected_pages, serve_newsroom, write_feeds_file
 from worker.ingest import ingest_once
 from worker.settings import Settings
-from worker.store.annotations import export_records
 from worker.store.db import session_scope
 from worker.store.models import Article, ArticleUrl, Entity, Event, Failure, Poll
+from worker.store.records import export_records
 
 
 def make_settings(tmp_path, db_url) -> Settings:

@@ -150,12 +150,27 @@ def discover_article(session: Session, feed_id: int, entry) -> int | None:
     return new_id
 
 
-def known_urls(session: Session, urls: list[str]) -> set[str]:
-    """Which of these canonical URLs already have an article (to skip them cheaply)."""
+def known_urls(session: Session, urls: list[str]) -> dict[str, tuple[int, datetime | None]]:
+    """{canonical URL: (article id, entry date)} for those that already have an article."""
     if not urls:
-        return set()
-    return set(session.scalars(select(Article.canonical_url)
-                               .where(Article.canonical_url.in_(urls))))
+        return {}
+    rows = session.execute(select(Article.canonical_url, Article.id, Article.entry_published)
+                           .where(Article.canonical_url.in_(urls)))
+    return {url: (article_id, published) for url, article_id, published in rows}
+
+
+def request_refetch(session: Session, article_id: int, entry) -> bool:
+    """A done article whose feed entry was updated goes back to `discovered`, same row."""
+    stamp = now()
+    moved = session.execute(
+        update(Article).where(Article.id == article_id, Article.state.in_(("done", "failed")))
+        .values(state="discovered", state_changed_at=stamp, updated_at=stamp,
+                entry_title=entry.title, entry_summary=entry.summary,
+                entry_content=entry.content, entry_published=entry.published,
+                failure_reason=None, attempts=0)).rowcount
+    if moved:
+        append_event(session, article_id, "refetch", "discovered")
+    return bool(moved)
 
 
 def get_article(session: Session, article_id: int) -> Article | None:
