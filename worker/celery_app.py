@@ -11,6 +11,7 @@ IO_QUEUE, NLP_QUEUE = "io", "nlp"
 ROUTES = {
     "newsworker.tick": {"queue": IO_QUEUE},
     "newsworker.sweep": {"queue": IO_QUEUE},
+    "newsworker.retention": {"queue": IO_QUEUE},
     "newsworker.poll_feed": {"queue": IO_QUEUE},
     "newsworker.fetch_article": {"queue": IO_QUEUE},
     "newsworker.extract_article": {"queue": IO_QUEUE},
@@ -52,6 +53,7 @@ def make_celery(settings: Settings) -> Celery:
         beat_schedule={
             "tick": {"task": "newsworker.tick", "schedule": float(settings.scheduler_tick_seconds)},
             "sweep": {"task": "newsworker.sweep", "schedule": 60.0},
+            "retention": {"task": "newsworker.retention", "schedule": 3600.0},
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
         timezone="UTC",

@@ -247,6 +247,8 @@ def extract_article(ctx: Context, article_id: int) -> Step:
             if moved:
                 stories.assign_story(session, article_id, sig,
                                      ctx.settings.near_duplicate_threshold)
+        if moved and not ctx.settings.keep_raw_html:
+            repo.drop_page_body(session, article_id)
     return Step.ADVANCED if moved else Step.SKIPPED
 
 

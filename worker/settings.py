@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     nlp_batch_size: int = 8
     keep_raw_html: bool = True
 
+    # Retention: raw pages are dropped after this many days (0 keeps them); articles
+    # older than this many days are deleted (0 keeps them forever).
+    retention_raw_html_days: int = Field(default=30, ge=0)
+    retention_article_days: int = Field(default=0, ge=0)
+
     # Deduplication: Jaccard similarity (word 5-gram shingles) above which two articles
     # are one story, and the MinHash size.
     near_duplicate_threshold: float = Field(default=0.5, gt=0, lt=1)

@@ -22,6 +22,7 @@ from worker.pipeline import (
 from worker.settings import get_settings
 from worker.store import repo
 from worker.store.db import dispose_all, session_scope
+from worker.store.retention import apply_retention
 
 log = logging.getLogger(__name__)
 _context: Context | None = None
@@ -140,3 +141,15 @@ def sweep() -> int:
     if count:
         log.info("sweep re-enqueued %d stuck articles", count)
     return count
+
+
+@app.task(name="newsworker.retention")
+def retention() -> dict[str, int]:
+    """Hourly: drop old raw pages and, if configured, old articles."""
+    settings = get_settings()
+    with session_scope(context().db) as session:
+        done = apply_retention(session, repo.now(), settings.retention_raw_html_days,
+                               settings.retention_article_days)
+    if any(done.values()):
+        log.info("retention: %s", done)
+    return done

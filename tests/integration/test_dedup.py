@@ -198,3 +198,39 @@ def test_updated_entry_refetches_and_updates_the_same_row(site, tmp_path, db_url
     assert "Mise à jour" in rows[0].text and rows[0].updated_at > first_updated
     assert "refetch" in kinds and kinds.count("done") == 2
     assert len({(e["label"], e["key"]) for e in record["entities"]}) == len(record["entities"])
+
+
+def test_retention_drops_pages_and_old_articles_keeping_stories_and_events(site, tmp_path,
+                                                                          db_url):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from worker.store.models import Page, Story
+    from worker.store.repo import now
+    from worker.store.retention import apply_retention
+
+    newsroom = syndicated_newsroom(site, copies_of=2)
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", newsroom["feeds"])
+    ingest_once(settings_for(tmp_path, db_url), feeds)
+    original = newsroom["clusters"][0][0]
+    with session_scope(db_url) as session:
+        old = session.scalars(select(Article).where(Article.canonical_url.endswith(original))
+                              ).one()
+        story_id, old_id = old.story_id, old.id
+        session.execute(update(Article).where(Article.id == old_id)
+                        .values(discovered_at=now() - timedelta(days=400)))
+        session.execute(update(Page).values(fetched_at=now() - timedelta(days=40)))
+        last_seq = session.scalar(select(func.max(Event.seq)))
+    with session_scope(db_url) as session:
+        done = apply_retention(session, now(), raw_html_days=30, article_days=365)
+    assert done["articles"] == 1 and done["pages"] > 10
+    with session_scope(db_url) as session:
+        assert session.get(Article, old_id) is None
+        story = session.get(Story, story_id)
+        members = session.scalars(select(Article.id).where(Article.story_id == story_id)).all()
+        assert len(members) == 2 and story.representative_id == min(members)
+        assert session.scalar(select(func.count()).select_from(Page)
+                              .where(Page.body.is_not(None))) == 0
+        tail = records.event_records(session, last_seq)
+    assert [(e["article_id"], e["kind"]) for e in tail] == [(old_id, "deleted")]

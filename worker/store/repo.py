@@ -237,6 +237,10 @@ def save_page(session: Session, article_id: int, url: str, status: int,
         set_=dict(url=url, status=status, headers=keep, body=body, fetched_at=now())))
 
 
+def drop_page_body(session: Session, article_id: int) -> None:
+    session.execute(update(Page).where(Page.article_id == article_id).values(body=None))
+
+
 def get_page(session: Session, article_id: int) -> Page | None:
     return session.get(Page, article_id)
 
