@@ -36,6 +36,18 @@ PG_ADMIN_URL = os.environ.get("NEWSWORKER_TEST_PG", "postgresql+psycopg://postgr
 REDIS_URL = os.environ.get("NEWSWORKER_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 
+# Every request of the tests goes to one host (127.0.0.1): no politeness delay there.
+os.environ["NEWSWORKER_PER_HOST_DELAY_SECONDS"] = "0"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for a subprocess: no inherited NEWSWORKER_* but the test defaults."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWORKER_")}
+    env["NEWSWORKER_PER_HOST_DELAY_SECONDS"] = "0"
+    env.update(extra)
+    return env
+
+
 def need_service(name: str, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{name} is required under CI: {reason}")

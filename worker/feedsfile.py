@@ -24,6 +24,7 @@ class FeedSpec:
     tags: tuple[str, ...] = ()
     enabled: bool = True
     respect_robots: bool = True
+    adaptive: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ def load(path: Path) -> FeedsFile:
             interval_seconds=int(merged.get("interval_seconds", DEFAULT_INTERVAL)),
             tags=tuple(dict.fromkeys([*defaults.get("tags", []), *item.get("tags", [])])),
             enabled=bool(merged.get("enabled", True)),
-            respect_robots=bool(merged.get("respect_robots", True))))
+            respect_robots=bool(merged.get("respect_robots", True)),
+            adaptive=bool(merged.get("adaptive", False))))
     return FeedsFile(feeds=specs,
                      allow_private_networks=bool(defaults.get("allow_private_networks", False)))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from worker.errors import FetchError
+from worker.politeness import LocalHostGate, RedisHostGate, RobotsCache
 from worker.settings import Settings
 
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -76,30 +76,13 @@ def check_public_host(url: str) -> None:
                              reason="blocked_address")
 
 
-class _HostPacer:
-    """Minimum delay between two requests to one host, within this process."""
-
-    def __init__(self, min_delay: float) -> None:
-        self.min_delay = min_delay
-        self._last: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def wait(self, host: str) -> None:
-        if self.min_delay <= 0:
-            return
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._last.get(host, 0.0) + self.min_delay)
-            self._last[host] = start
-        if start > now:
-            time.sleep(start - now)
-
-
 class HttpClient:
     """Streaming GET with limits. One instance per process; thread-safe."""
 
-    def __init__(self, settings: Settings, per_host_delay: float = 0.0) -> None:
+    def __init__(self, settings: Settings, gate=None) -> None:
         self.settings = settings
+        self.gate = gate or make_gate(settings)
+        self.robots = RobotsCache(self._robots_txt, settings.robots_cache_seconds)
         timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
         self._client = httpx.Client(
             timeout=timeout, follow_redirects=False, trust_env=False,
@@ -107,7 +90,6 @@ class HttpClient:
                      "Accept-Language": "fr,fr-FR;q=0.9,en;q=0.5",
                      "Accept-Encoding": "gzip, deflate"},
         )
-        self._pacer = _HostPacer(per_host_delay)
 
     def close(self) -> None:
         self._client.close()
@@ -136,8 +118,12 @@ class HttpClient:
         while True:
             if not allow_private:
                 check_public_host(current)
-            self._pacer.wait(urlsplit(current).hostname or "")
-            status, resp_headers, body = self._request(current, headers, max_bytes, deadline)
+            try:
+                with self.gate.slot(urlsplit(current).netloc, deadline):
+                    status, resp_headers, body = self._request(current, headers, max_bytes,
+                                                               deadline)
+            except TimeoutError as exc:
+                raise FetchError(str(exc), reason="host_busy", transient=True) from exc
             if status in REDIRECTS and "location" in resp_headers:
                 target = urljoin(current, resp_headers["location"])
                 if len(hops) >= self.settings.max_redirects or target in hops or target == current:
@@ -154,6 +140,15 @@ class HttpClient:
                           redirects=tuple(hops))
         self._check(fetched, allowed_types)
         return fetched
+
+    def _robots_txt(self, url: str) -> tuple[int, bytes]:
+        try:
+            fetched = self.get(url, max_bytes=512 * 1024, accept="text/plain")
+        except FetchError as exc:
+            if exc.status and 400 <= exc.status < 500:
+                return exc.status, b""
+            raise
+        return fetched.status, fetched.body
 
     def _request(self, url: str, headers: dict[str, str], max_bytes: int,
                  deadline: float) -> tuple[int, dict[str, str], bytes]:
@@ -222,6 +217,15 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def make_gate(settings: Settings):
+    """Politeness shared through Redis when the broker is Redis, else within this process."""
+    broker = settings.resolved_broker_url()
+    if broker.startswith(("redis://", "rediss://")):
+        return RedisHostGate(broker, settings.per_host_delay_seconds,
+                             settings.per_host_concurrency)
+    return LocalHostGate(settings.per_host_delay_seconds, settings.per_host_concurrency)
 
 
 class _Decoder:

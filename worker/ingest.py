@@ -50,11 +50,12 @@ def make_context(settings: Settings, feeds: feedsfile.FeedsFile | None = None) -
     return Context(settings=settings, http=HttpClient(settings), allow_private=allow)
 
 
-def load_and_sync(settings: Settings, path: Path) -> feedsfile.FeedsFile:
+def load_and_sync(settings: Settings, path: Path,
+                  remove_missing: bool = True) -> feedsfile.FeedsFile:
     """Validate feeds.yaml and make the feeds table match it (raises FeedsFileError)."""
     feeds = feedsfile.load(path)
     with session_scope(settings.resolved_database_url()) as session:
-        repo.sync_feeds(session, feeds.feeds)
+        repo.sync_feeds(session, feeds.feeds, remove_missing=remove_missing)
     return feeds
 
 
@@ -85,11 +86,12 @@ def ingest_once(settings: Settings, path: Path, progress: Progress | None = None
     """Poll every enabled feed once and process what it brought; a summary per feed."""
     if migrate:
         upgrade(settings.resolved_database_url())
-    feeds = load_and_sync(settings, path)
+    feeds = load_and_sync(settings, path, remove_missing=False)
     ctx = make_context(settings, feeds)
     try:
         with session_scope(ctx.db) as session:
-            active = [(f.id, f.name) for f in repo.active_feeds(session)]
+            active = [(f.id, f.name) for f in
+                      repo.active_feeds(session, [f.url for f in feeds.feeds])]
         polls: dict[int, PollResult] = {}
         with ThreadPoolExecutor(max_workers=8) as pool:
             for result in pool.map(lambda f: poll_feed(ctx, f[0]), active):

@@ -10,7 +10,7 @@ import logging
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from lxml import html as lxml_html
@@ -20,7 +20,7 @@ from worker.errors import ExtractionError, FeedError, FetchError
 from worker.extract import Extracted, extract
 from worker.http import FEED_TYPES, PAGE_TYPES, HttpClient
 from worker.nlp import annotate
-from worker.polling import next_poll_at, parse_feed
+from worker.polling import adaptive_interval, next_poll_at, parse_feed
 from worker.settings import Settings
 from worker.store import repo, stories
 from worker.store.annotations import save_annotations
@@ -100,7 +100,8 @@ def poll_feed(ctx: Context, feed_id: int) -> PollResult:
             feed.current_url = fetched.permanent_redirect
         feed.last_polled_at = feed.last_success_at = started
         feed.last_status, feed.last_error, feed.consecutive_failures = fetched.status, None, 0
-        feed.next_poll_at = next_poll_at(started, feed.interval_seconds)
+        feed.effective_interval = _interval(ctx, session, feed, started)
+        feed.next_poll_at = next_poll_at(started, feed.effective_interval)
         outcome = "not_modified" if parsed is None else "ok"
         repo.record_poll(session, feed, started=started,
                          duration_ms=int((time.monotonic() - clock) * 1000),
@@ -111,6 +112,16 @@ def poll_feed(ctx: Context, feed_id: int) -> PollResult:
     log.info("polled feed", extra={"feed_id": feed_id, "outcome": outcome,
                                    "new_entries": len(new_ids)})
     return PollResult(feed_id, outcome, new_ids)
+
+
+def _interval(ctx: Context, session, feed, started: datetime) -> int:
+    """The feed's own interval, or for an adaptive feed the one its publishing rate calls for."""
+    if not feed.adaptive:
+        return feed.interval_seconds
+    rate = repo.new_entries_per_hour(session, feed.id, started - timedelta(days=1))
+    return adaptive_interval(rate, feed.effective_interval or feed.interval_seconds,
+                             ctx.settings.min_interval_seconds,
+                             ctx.settings.max_interval_seconds)
 
 
 def _updated(entry, stored: datetime | None) -> bool:
@@ -129,7 +140,8 @@ def _poll_failed(ctx: Context, feed_id: int, started: datetime, clock: float,
         feed = repo.feed_by_id(session, feed_id)
         feed.consecutive_failures += 1
         feed.last_polled_at, feed.last_status, feed.last_error = started, status, str(exc)
-        feed.next_poll_at = next_poll_at(started, feed.interval_seconds,
+        feed.next_poll_at = next_poll_at(started,
+                                         feed.effective_interval or feed.interval_seconds,
                                          feed.consecutive_failures,
                                          getattr(exc, "retry_after", None))
         if exc.reason == "gone":
@@ -151,7 +163,11 @@ def fetch_article(ctx: Context, article_id: int) -> Step:
         if article is None or article.state != "discovered":
             return Step.SKIPPED
         url = article.url
+        feed = repo.feed_by_id(session, article.feed_id) if article.feed_id else None
+        respect_robots = feed.respect_robots if feed else True
     try:
+        if respect_robots and not ctx.http.robots.allowed(url):
+            raise FetchError(f"robots.txt disallows {url}", reason="robots_disallowed")
         page = ctx.http.get(url, max_bytes=ctx.settings.max_page_bytes,
                             allowed_types=PAGE_TYPES, allow_private=ctx.allow_private,
                             accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.1")

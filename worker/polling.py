@@ -121,3 +121,16 @@ def next_poll_at(now: datetime, interval_seconds: int, consecutive_failures: int
         wait = max(wait, retry_after)
     wait *= 1 + random.uniform(-jitter, jitter)
     return now + timedelta(seconds=wait)
+
+
+def adaptive_interval(rate_per_hour: float | None, current: int, low: int, high: int,
+                      entries_per_poll: float = 2.0) -> int:
+    """The interval that brings about `entries_per_poll` new entries, within [low, high].
+
+    Unknown rate: keep the current interval. No new entries: back off towards `high`.
+    """
+    if rate_per_hour is None:
+        return current
+    if rate_per_hour <= 0:
+        return min(high, max(low, current * 2))
+    return int(min(high, max(low, entries_per_poll * 3600 / rate_per_hour)))

@@ -38,8 +38,16 @@ class Settings(BaseSettings):
     allow_private_networks: bool = False
     tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
 
-    # Scheduling
+    # Politeness: minimum delay between two requests to one host, and at most this many
+    # at once per host; shared through Redis when the broker is Redis.
+    per_host_delay_seconds: float = Field(default=1.0, ge=0)
+    per_host_concurrency: int = Field(default=2, ge=1)
+    robots_cache_seconds: int = 3600
+
+    # Scheduling. Adaptive feeds move between the min and max interval with their rate.
     default_interval_seconds: int = 900
+    min_interval_seconds: int = Field(default=300, ge=10)
+    max_interval_seconds: int = Field(default=7200, ge=60)
     scheduler_tick_seconds: int = 30
     stuck_after_seconds: int = 600
     max_entries_per_poll: int = 500

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from tests.conftest import clean_env
 from tests.newsroom import expected_pages, serve_newsroom, write_feeds_file
 from worker.store.db import session_scope
 from worker.store.migrate import upgrade
@@ -21,7 +22,7 @@ BIN = Path(sys.executable).parent
 
 
 def service_env(tmp_path: Path, feeds: Path, db_url: str, broker: str = "") -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWORKER_")}
+    env = clean_env()
     env.update(NEWSWORKER_DATA_DIR=str(tmp_path / "var"), NEWSWORKER_DATABASE_URL=db_url,
                NEWSWORKER_BROKER_URL=broker, NEWSWORKER_FEEDS_FILE=str(feeds),
                NEWSWORKER_SCHEDULER_TICK_SECONDS="1", NEWSWORKER_LOG_LEVEL="INFO")

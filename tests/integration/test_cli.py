@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from typer.main import get_command
 
+from tests.conftest import clean_env
 from tests.newsroom import serve_newsroom, write_feeds_file
 from worker.cli import app
 
@@ -18,8 +18,7 @@ NEWSWORKER = str(Path(sys.executable).parent / "newsworker")
 
 
 def run(*args: str, env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWORKER_")}
-    full_env.update(env or {})
+    full_env = clean_env(**(env or {}))
     return subprocess.run([NEWSWORKER, *args], capture_output=True, text=True, env=full_env,
                           cwd=cwd, timeout=300)
 

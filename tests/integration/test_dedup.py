@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from sqlalchemy import func, select
 
+from tests.conftest import clean_env
 from tests.newsroom import syndicated_newsroom, write_feeds_file
 from worker.ingest import ingest_once
 from worker.settings import Settings
@@ -143,15 +144,13 @@ def _validator(name: str) -> Draft202012Validator:
                                           ("stories", "story.schema.json"),
                                           ("entities", "entity.schema.json")])
 def test_export_validates_against_the_schemas(site, tmp_path, sqlite_url, kind, schema):
-    import os
     import subprocess
     import sys
 
     newsroom = syndicated_newsroom(site, copies_of=3)
     feeds = write_feeds_file(tmp_path / "feeds.yaml", newsroom["feeds"])
     ingest_once(settings_for(tmp_path, sqlite_url), feeds)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWORKER_")}
-    env["NEWSWORKER_DATABASE_URL"] = sqlite_url
+    env = clean_env(NEWSWORKER_DATABASE_URL=sqlite_url)
     out = subprocess.run([str(Path(sys.executable).parent / "newsworker"), "export",
                           "--since", "0", "--records", kind], env=env, capture_output=True,
                          text=True, check=True).stdout

@@ -39,6 +39,9 @@ class Feed(Base):
     interval_seconds: Mapped[int] = mapped_column(Integer, default=900)
     tags: Mapped[list] = mapped_column(JSON, default=list)
     respect_robots: Mapped[bool] = mapped_column(Boolean, default=True)
+    adaptive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The interval in force: interval_seconds, or what the adaptive mode made of it.
+    effective_interval: Mapped[int | None] = mapped_column(Integer)
     # Where a permanent redirect said the feed now lives.
     current_url: Mapped[str | None] = mapped_column(String(2048))
     etag: Mapped[str | None] = mapped_column(String(500))

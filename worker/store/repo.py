@@ -64,24 +64,31 @@ def append_event(session: Session, article_id: int, kind: str, state: str) -> in
 
 # --- feeds ---------------------------------------------------------------------------------
 
-def sync_feeds(session: Session, specs) -> dict[str, int]:
-    """Make the feeds table match feeds.yaml: upsert listed feeds, disable the others."""
+def sync_feeds(session: Session, specs, remove_missing: bool = True) -> dict[str, int]:
+    """Make the feeds table match feeds.yaml: upsert listed feeds, retire the others.
+
+    `remove_missing=False` only adds and updates: a one-off run with another file
+    must not retire the service's feeds.
+    """
     listed = {spec.url for spec in specs}
     stamp = now()
     for spec in specs:
         values = dict(url=spec.url, name=spec.name, enabled=spec.enabled, in_file=True,
                       interval_seconds=spec.interval_seconds, tags=list(spec.tags),
-                      respect_robots=spec.respect_robots, created_at=stamp, updated_at=stamp,
-                      next_poll_at=stamp)
+                      respect_robots=spec.respect_robots, adaptive=spec.adaptive,
+                      created_at=stamp, updated_at=stamp, next_poll_at=stamp)
         stmt = insert_for(session, Feed).values(**values)
         session.execute(stmt.on_conflict_do_update(
             index_elements=[Feed.url],
             set_=dict(name=spec.name, enabled=spec.enabled, in_file=True,
                       interval_seconds=spec.interval_seconds, tags=list(spec.tags),
-                      respect_robots=spec.respect_robots, updated_at=stamp)))
-    removed = session.execute(
-        update(Feed).where(Feed.url.not_in(listed), Feed.in_file.is_(True))
-        .values(in_file=False, updated_at=stamp)).rowcount
+                      respect_robots=spec.respect_robots, adaptive=spec.adaptive,
+                      updated_at=stamp)))
+    removed = 0
+    if remove_missing:
+        removed = session.execute(
+            update(Feed).where(Feed.url.not_in(listed), Feed.in_file.is_(True))
+            .values(in_file=False, updated_at=stamp)).rowcount
     return {"listed": len(listed), "removed": removed}
 
 
@@ -89,10 +96,12 @@ def feed_by_id(session: Session, feed_id: int) -> Feed | None:
     return session.get(Feed, feed_id)
 
 
-def active_feeds(session: Session) -> list[Feed]:
-    return list(session.scalars(
-        select(Feed).where(Feed.enabled.is_(True), Feed.in_file.is_(True),
-                           Feed.disabled_reason.is_(None)).order_by(Feed.id)))
+def active_feeds(session: Session, urls: list[str] | None = None) -> list[Feed]:
+    """Enabled feeds (of the feeds file, or with these URLs) not disabled by an error."""
+    query = select(Feed).where(Feed.enabled.is_(True), Feed.disabled_reason.is_(None))
+    query = query.where(Feed.url.in_(urls)) if urls is not None else \
+        query.where(Feed.in_file.is_(True))
+    return list(session.scalars(query.order_by(Feed.id)))
 
 
 def claim_due_feeds(session: Session, at: datetime, limit: int = 500) -> list[int]:
@@ -113,6 +122,21 @@ def claim_due_feeds(session: Session, at: datetime, limit: int = 500) -> list[in
         if won:
             claimed.append(feed_id)
     return claimed
+
+
+def new_entries_per_hour(session: Session, feed_id: int, since: datetime) -> float | None:
+    """The feed's publishing rate over its successful polls since `since`; None if too few."""
+    count, total, first = session.execute(
+        select(func.count(), func.coalesce(func.sum(Poll.new_entries), 0),
+               func.min(Poll.started_at))
+        .where(Poll.feed_id == feed_id, Poll.started_at >= since,
+               Poll.outcome.in_(("ok", "not_modified")))).one()
+    if count < 3 or first is None:
+        return None
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=since.tzinfo)
+    hours = max((now() - first).total_seconds() / 3600, 0.25)
+    return total / hours
 
 
 def record_poll(session: Session, feed: Feed, *, started: datetime, duration_ms: int,
