@@ -15,12 +15,26 @@ from rich.table import Table
 from worker.settings import get_settings
 
 app = typer.Typer(help="French news feeds in, clean annotated deduplicated articles out.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 feeds_app = typer.Typer(help="Check and list the feeds of feeds.yaml.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
+failures_app = typer.Typer(help="Dead letters: list and retry.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console(stderr=True)
+app.add_typer(failures_app, name="failures")
+console = Console(stderr=True, soft_wrap=True)
+
+
+def _database() -> str:
+    """The configured database URL, checked to be migrated (else a clear exit)."""
+    from worker.store.migrate import pending
+
+    url = get_settings().resolved_database_url()
+    problem = pending(url)
+    if problem:
+        console.print(f"[red]{problem}")
+        raise typer.Exit(2)
+    return url
 
 
 def _logging() -> None:
@@ -119,6 +133,101 @@ def feeds_list(path: Path = typer.Argument(None, help="Feeds file (default: sett
     Console().print(table)
 
 
+def _ago(when, now) -> str:
+    if when is None:
+        return "-"
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=now.tzinfo)
+    seconds = int((now - when).total_seconds())
+    future = seconds < 0
+    seconds = abs(seconds)
+    text = (f"{seconds}s" if seconds < 120 else f"{seconds // 60}m" if seconds < 7200
+            else f"{seconds // 3600}h")
+    return f"in {text}" if future else f"{text} ago"
+
+
+def _feeds_table(session, now) -> Table:
+    from worker.store.health import feed_health
+
+    table = Table("feed", "state", "last success", "failures", "next poll", "interval",
+                  "polls 24h", "new 24h", "last error", title="Feeds")
+    for row in feed_health(session, now):
+        table.add_row(row["name"], row["state"], _ago(row["last_success"], now),
+                      str(row["failures"]), _ago(row["next_poll"], now),
+                      f"{row['interval']}s", str(row["polls_24h"]), str(row["new_24h"]),
+                      (row["last_error"] or "")[:50])
+    return table
+
+
+@feeds_app.command("status")
+def feeds_status():
+    """Feed health from the database: last success, failures, next poll, last error."""
+    from worker.store.db import session_scope
+    from worker.store.repo import now
+
+    with session_scope(_database()) as session:
+        Console(width=200).print(_feeds_table(session, now()))
+
+
+@app.command()
+def status():
+    """Feed health, work by state, queue depths and the last hour's throughput."""
+    from worker.queues import queue_depths
+    from worker.store.db import session_scope
+    from worker.store.health import throughput
+    from worker.store.repo import counts_by_state, now
+
+    settings = get_settings()
+    console_out = Console(width=200)
+    with session_scope(_database()) as session:
+        stamp = now()
+        console_out.print(_feeds_table(session, stamp))
+        work = Table("state", "articles", title="Work by state")
+        for state, count in sorted(counts_by_state(session).items()):
+            work.add_row(state, str(count))
+        console_out.print(work)
+        hour = throughput(session, stamp)
+    queues = Table("queue", "waiting", title="Queues")
+    for name, depth in queue_depths(settings).items():
+        queues.add_row(name, "?" if depth is None else str(depth))
+    console_out.print(queues)
+    console_out.print(f"Last hour: {hour['articles_done']} articles done, {hour['polls']} polls, "
+                      f"{hour['failures']} failures")
+
+
+@failures_app.command("list")
+def failures_list(limit: int = typer.Option(50, help="How many, newest first.")):
+    """Permanent failures (dead letters) not yet retried."""
+    from worker.store.db import session_scope
+    from worker.store.health import open_failures
+
+    table = Table("id", "when", "stage", "reason", "article", "feed", "message")
+    with session_scope(_database()) as session:
+        for f in open_failures(session, limit):
+            table.add_row(str(f.id), f.created_at.strftime("%Y-%m-%d %H:%M"), f.stage,
+                          f.reason, str(f.article_id or ""), str(f.feed_id or ""),
+                          (f.message or "")[:80])
+    Console(width=200).print(table)
+
+
+@failures_app.command("retry")
+def failures_retry(ids: list[int] = typer.Argument(None, help="Failure ids; none = all.")):
+    """Send failed articles back through the pipeline (and re-enable feeds a 410 disabled)."""
+    from worker.store.db import session_scope
+    from worker.store.health import retry_failures
+
+    with session_scope(_database()) as session:
+        retried = retry_failures(session, ids or None)
+    try:
+        from worker import tasks
+
+        for article_id, state in retried:
+            tasks.NEXT_TASK[state].delay(article_id)
+    except Exception as exc:  # noqa: BLE001 - the sweep re-enqueues them anyway
+        console.print(f"[yellow]broker unreachable ({exc}); the sweep will pick them up")
+    print(f"{len(retried)} articles sent back")
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")):
     """Apply the migrations to the configured database."""
@@ -144,7 +253,7 @@ def export(since: int = typer.Option(0, help="Last event seq already seen; 0 is 
         raise typer.BadParameter("only jsonl is supported")
     if kind not in ("articles", "events", "stories", "entities"):
         raise typer.BadParameter("--records must be articles, events, stories or entities")
-    with session_scope(get_settings().resolved_database_url()) as session:
+    with session_scope(_database()) as session:
         if kind == "articles":
             rows = (dict(r, seq=seq) for seq, r in records.export_records(session, since, until))
         elif kind == "events":

@@ -20,3 +20,19 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision`; safe to run on every start."""
     command.upgrade(alembic_config(url), revision)
+
+
+def pending(url: str) -> str | None:
+    """None if the database is at the latest revision, else a message saying what to do."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from worker.store.db import get_engine
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    with get_engine(url).connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current == head:
+        return None
+    return (f"the database is at revision {current or 'none'}, this version needs {head}: "
+            f"run `newsworker db upgrade`")

@@ -1,0 +1,80 @@
+"""What an operator asks: feed health, work by state, throughput, dead letters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from worker.store import repo
+from worker.store.models import Article, Failure, Feed, Poll
+
+
+def feed_health(session: Session, now: datetime) -> list[dict]:
+    """One row per feed: state, last success, failures, next poll, last day's numbers."""
+    since = now - timedelta(days=1)
+    day = {feed_id: (polls, new) for feed_id, polls, new in session.execute(
+        select(Poll.feed_id, func.count(), func.coalesce(func.sum(Poll.new_entries), 0))
+        .where(Poll.started_at >= since).group_by(Poll.feed_id))}
+    rows = []
+    for feed in session.scalars(select(Feed).order_by(Feed.name)):
+        state = ("removed" if not feed.in_file else feed.disabled_reason and
+                 f"disabled ({feed.disabled_reason})" or ("off" if not feed.enabled else
+                                                          "failing" if feed.consecutive_failures
+                                                          else "ok"))
+        polls, new = day.get(feed.id, (0, 0))
+        rows.append({"id": feed.id, "name": feed.name, "url": feed.current_url or feed.url,
+                     "state": state, "last_success": feed.last_success_at,
+                     "failures": feed.consecutive_failures, "next_poll": feed.next_poll_at,
+                     "interval": feed.effective_interval or feed.interval_seconds,
+                     "last_status": feed.last_status, "last_error": feed.last_error,
+                     "polls_24h": polls, "new_24h": new})
+    return rows
+
+
+def throughput(session: Session, now: datetime, window: timedelta = timedelta(hours=1)) -> dict:
+    since = now - window
+    return {
+        "articles_done": session.scalar(select(func.count()).select_from(Article)
+                                        .where(Article.done_at >= since)) or 0,
+        "polls": session.scalar(select(func.count()).select_from(Poll)
+                                .where(Poll.started_at >= since)) or 0,
+        "failures": session.scalar(select(func.count()).select_from(Failure)
+                                   .where(Failure.created_at >= since)) or 0,
+    }
+
+
+def open_failures(session: Session, limit: int = 100) -> list[Failure]:
+    return list(session.scalars(select(Failure).where(Failure.resolved_at.is_(None))
+                                .order_by(Failure.id.desc()).limit(limit)))
+
+
+RETRY_FROM = {"fetch": "discovered", "extract": "fetched", "annotate": "extracted"}
+
+
+def retry_failures(session: Session, ids: list[int] | None) -> list[tuple[int, str]]:
+    """Put the failed articles back one state before their failure; (article id, state).
+
+    Feed failures (a 410 that disabled a feed) re-enable the feed instead.
+    """
+    query = select(Failure).where(Failure.resolved_at.is_(None))
+    if ids:
+        query = query.where(Failure.id.in_(ids))
+    retried = []
+    stamp = repo.now()
+    for failure in session.scalars(query):
+        failure.resolved_at = stamp
+        if failure.feed_id:
+            session.execute(update(Feed).where(Feed.id == failure.feed_id).values(
+                disabled_reason=None, consecutive_failures=0, next_poll_at=stamp))
+            continue
+        state = RETRY_FROM.get(failure.stage, "discovered")
+        moved = session.execute(
+            update(Article).where(Article.id == failure.article_id, Article.state == "failed")
+            .values(state=state, failure_reason=None, attempts=0, state_changed_at=stamp,
+                    updated_at=stamp)).rowcount
+        if moved:
+            repo.append_event(session, failure.article_id, "retry", state)
+            retried.append((failure.article_id, state))
+    return retried
