@@ -113,7 +113,7 @@ class HttpClient:
         deadline = time.monotonic() + self.settings.total_timeout
         started = time.monotonic()
         hops: list[str] = []
-        permanent: str | None = None
+        all_permanent = True  # a feed moved for good only if every hop says so
         current = url
         while True:
             if not allow_private:
@@ -129,12 +129,12 @@ class HttpClient:
                 if len(hops) >= self.settings.max_redirects or target in hops or target == current:
                     raise FetchError(f"too many redirects or a loop at {target}",
                                      reason="redirect_loop", status=status)
-                if status in PERMANENT_REDIRECTS and not hops:
-                    permanent = target
+                all_permanent = all_permanent and status in PERMANENT_REDIRECTS
                 hops.append(current)
                 current = target
                 continue
             break
+        permanent = current if hops and all_permanent else None
         fetched = Fetched(url=current, status=status, body=body, headers=resp_headers,
                           elapsed=time.monotonic() - started, permanent_redirect=permanent,
                           redirects=tuple(hops))

@@ -6,6 +6,7 @@ import calendar
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from xml.sax import SAXException
 
 import feedparser
 
@@ -74,14 +75,18 @@ def _to_entry(raw, base_url: str) -> Entry | None:
     )
 
 
-def parse_feed(body: bytes, base_url: str, max_entries: int = 500) -> ParsedFeed:
+def parse_feed(body: bytes, base_url: str, max_entries: int = 500,
+               content_type: str | None = None) -> ParsedFeed:
     """Parse RSS/Atom bytes into entries with absolute, canonical links.
 
     Raises FeedError when the bytes are not a feed at all. A feed with recoverable
     errors (feedparser's "bozo" flag) still yields the entries it could read.
     """
-    parsed = feedparser.parse(body, response_headers={"content-location": base_url},
-                              sanitize_html=True, resolve_relative_uris=True)
+    headers = {"content-location": base_url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True,
+                              resolve_relative_uris=True)
     if parsed.bozo and not parsed.entries and not parsed.feed:
         raise FeedError(f"not a feed: {parsed.get('bozo_exception')}", reason="feed_unparseable")
     if not parsed.get("version") and not parsed.entries:
@@ -98,7 +103,7 @@ def parse_feed(body: bytes, base_url: str, max_entries: int = 500) -> ParsedFeed
         else:
             seen.add(entry.canonical_url)
             entries.append(entry)
-    if parsed.bozo and not entries:
+    if parsed.bozo and isinstance(parsed.get("bozo_exception"), SAXException) and not entries:
         # Broken XML that yields nothing usable is a failure, not an empty feed.
         raise FeedError(f"invalid feed: {parsed.get('bozo_exception')}",
                         reason="feed_unparseable")

@@ -54,3 +54,14 @@ def test_backoff_grows_with_failures_and_honours_retry_after():
     capped = (next_poll_at(now, 600, consecutive_failures=30, jitter=0) - now).total_seconds()
     later = (next_poll_at(now, 600, retry_after=7200, jitter=0) - now).total_seconds()
     assert (plain, failed, capped, later) == (600, 4800, 6 * 3600, 7200)
+
+
+def test_adaptive_interval_follows_the_publishing_rate():
+    from worker.polling import adaptive_interval
+
+    busy = adaptive_interval(40, 900, 300, 7200)  # 40 new entries an hour
+    quiet = adaptive_interval(2 / 24, 900, 300, 7200)  # 2 a day
+    assert busy == 300 and quiet == 7200 and busy < quiet
+    assert adaptive_interval(4, 900, 300, 7200) == 1800  # two new entries per poll
+    assert adaptive_interval(None, 900, 300, 7200) == 900  # too few polls to tell
+    assert adaptive_interval(0, 900, 300, 7200) == 1800  # nothing new: back off
