@@ -179,9 +179,11 @@ def extract(html: bytes, url: str | None = None, headers: dict[str, str] | None 
     except (etree.ParserError, ValueError) as exc:
         raise ExtractionError(f"unparseable HTML: {exc}", reason="bad_html") from exc
     facts = _page_facts(tree)
+    # Formatting off: with it, trafilatura keeps more page furniture (bylines) in the body;
+    # the Markdown body is rendered from the same clean tree below.
     document = trafilatura.bare_extraction(
         tree, url=url, with_metadata=True, include_comments=False, include_tables=True,
-        include_formatting=True, include_images=False, favor_recall=False)
+        include_formatting=False, include_images=False)
     if document is None or document.body is None:
         return _empty(tree, facts, encoding)
     text = xmltotxt(document.body, include_formatting=False).strip()
