@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from celery import Celery
+from celery.signals import setup_logging
 from kombu import Queue
 
+from worker.logs import configure
 from worker.settings import Settings, get_settings
 
 IO_QUEUE, NLP_QUEUE = "io", "nlp"
@@ -52,13 +54,20 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "tick": {"task": "newsworker.tick", "schedule": float(settings.scheduler_tick_seconds)},
-            "sweep": {"task": "newsworker.sweep", "schedule": 60.0},
+            "sweep": {"task": "newsworker.sweep", "schedule": settings.sweep_seconds},
             "retention": {"task": "newsworker.retention", "schedule": 3600.0},
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
         timezone="UTC",
     )
     return app
+
+
+@setup_logging.connect
+def _logging(**_kwargs) -> None:
+    # Our format (text or JSON, with feed and article ids) instead of Celery's own.
+    settings = get_settings()
+    configure(settings.log_level, settings.log_format)
 
 
 app = make_celery(get_settings())

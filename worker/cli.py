@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -38,10 +37,20 @@ def _database() -> str:
 
 
 def _logging() -> None:
-    level = getattr(logging, get_settings().log_level.upper(), logging.INFO)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    from worker.logs import configure
+
+    configure(get_settings().log_level, get_settings().log_format)
+
+
+def _metrics_folder(settings, role: str) -> None:
+    """Celery's worker processes share their metrics through files in a fresh folder."""
+    import os
+    import shutil
+
+    folder = (settings.data_dir / "metrics" / f"{role}-{os.getpid()}").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(folder))
 
 
 @app.command()
@@ -49,17 +58,21 @@ def run(role: str = typer.Option("all", help="all (worker + scheduler), worker o
         queues: str = typer.Option("io,nlp", help="Queues a worker consumes."),
         concurrency: int = typer.Option(0, help="Worker processes; 0 means one per core.")):
     """Start the service: migrate, then run the Celery worker and/or its scheduler."""
-    from worker.celery_app import app as celery
-    from worker.store.db import dispose_all
-    from worker.store.migrate import upgrade
-
     if role not in ("all", "worker", "beat"):
         raise typer.BadParameter("role must be all, worker or beat")
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _metrics_folder(settings, role)
+    from worker import metrics
+    from worker.celery_app import app as celery
+    from worker.store.db import dispose_all
+    from worker.store.migrate import upgrade
+
     upgrade(settings.resolved_database_url())
     dispose_all()  # the worker forks: no pooled connection may cross into the children
     level = settings.log_level.upper()
+    if role != "beat":
+        metrics.serve(settings)
     if role == "beat":
         celery.start(["beat", "-l", level])
         return

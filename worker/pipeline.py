@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from lxml import html as lxml_html
 
-from worker import dedup
+from worker import dedup, logs, metrics
 from worker.errors import ExtractionError, FeedError, FetchError
 from worker.extract import Extracted, extract
 from worker.http import FEED_TYPES, PAGE_TYPES, HttpClient
@@ -63,6 +63,13 @@ class PollResult:
 
 def poll_feed(ctx: Context, feed_id: int) -> PollResult:
     """GET the feed (conditionally), record new entries as `discovered` articles."""
+    with logs.ids(feed_id=feed_id), metrics.timed("poll"):
+        result = _poll_feed(ctx, feed_id)
+    metrics.POLLS.labels(result.outcome).inc()
+    return result
+
+
+def _poll_feed(ctx: Context, feed_id: int) -> PollResult:
     with session_scope(ctx.db) as session:
         feed = repo.feed_by_id(session, feed_id)
         if feed is None:
@@ -110,8 +117,8 @@ def poll_feed(ctx: Context, feed_id: int) -> PollResult:
                          entries=len(parsed.entries) if parsed else 0,
                          new_entries=len(new_ids),
                          skipped=sum(parsed.skipped.values()) if parsed else 0)
-    log.info("polled feed", extra={"feed_id": feed_id, "outcome": outcome,
-                                   "new_entries": len(new_ids)})
+    log.info("polled feed: %s, %d new", outcome, len(new_ids),
+             extra={"outcome": outcome, "new_entries": len(new_ids)})
     return PollResult(feed_id, outcome, new_ids)
 
 
@@ -151,7 +158,8 @@ def _poll_failed(ctx: Context, feed_id: int, started: datetime, clock: float,
         repo.record_poll(session, feed, started=started,
                          duration_ms=int((time.monotonic() - clock) * 1000), status=status,
                          outcome="failed", error=str(exc))
-    log.warning("feed poll failed: %s", exc, extra={"feed_id": feed_id})
+    log.warning("feed poll failed: %s", exc)
+    metrics.FEED_FAILURES.labels(exc.reason).inc()
     return PollResult(feed_id, "failed", error=str(exc))
 
 
@@ -159,6 +167,14 @@ def _poll_failed(ctx: Context, feed_id: int, started: datetime, clock: float,
 
 def fetch_article(ctx: Context, article_id: int) -> Step:
     """GET the article's page and keep it (compressed) for extraction."""
+    with logs.ids(article_id=article_id), metrics.timed("fetch"):
+        step = _fetch_article(ctx, article_id)
+    if step is Step.FAILED:
+        metrics.ARTICLES.labels("failed").inc()
+    return step
+
+
+def _fetch_article(ctx: Context, article_id: int) -> Step:
     with session_scope(ctx.db) as session:
         article = repo.get_article(session, article_id)
         if article is None or article.state != "discovered":
@@ -188,7 +204,7 @@ def _fetch_failed(ctx: Context, article_id: int, exc: FetchError) -> Step:
             if attempts < MAX_ATTEMPTS:
                 return Step.RETRY
         repo.fail_article(session, article_id, "fetch", exc.reason, str(exc))
-    log.warning("article fetch failed: %s", exc, extra={"article_id": article_id})
+    log.warning("article fetch failed: %s", exc)
     return Step.FAILED
 
 
@@ -223,6 +239,11 @@ def _choose_body(ctx: Context, article, found: Extracted) -> tuple[str, str, str
 
 def extract_article(ctx: Context, article_id: int) -> Step:
     """Run trafilatura on the stored page; keep the feed's text when the page is too thin."""
+    with logs.ids(article_id=article_id), metrics.timed("extract"):
+        return _extract_article(ctx, article_id)
+
+
+def _extract_article(ctx: Context, article_id: int) -> Step:
     with session_scope(ctx.db) as session:
         article = repo.get_article(session, article_id)
         page = repo.get_page(session, article_id)
@@ -231,15 +252,20 @@ def extract_article(ctx: Context, article_id: int) -> Step:
         raw = zlib.decompress(page.body)
     try:
         found = extract(raw, page.url, page.headers, ctx.settings.body_format)
-    except ExtractionError as exc:
+    except Exception as exc:  # noqa: BLE001 - hostile HTML must fail this article, not the run
+        reason = exc.reason if isinstance(exc, ExtractionError) else "extraction_crashed"
+        log.warning("extraction failed: %s", exc)
         with session_scope(ctx.db) as session:
-            repo.fail_article(session, article_id, "extract", exc.reason, str(exc))
+            repo.fail_article(session, article_id, "extract", reason,
+                              f"{type(exc).__name__}: {exc}")
+        metrics.ARTICLES.labels("failed").inc()
         return Step.FAILED
     text, body, source = _choose_body(ctx, article, found)
     if len(text.strip()) < 20:
         with session_scope(ctx.db) as session:
             repo.fail_article(session, article_id, "extract", "empty_article",
                               f"no article text on the page or in the feed ({len(text)} chars)")
+        metrics.ARTICLES.labels("failed").inc()
         return Step.FAILED
     sig = dedup.signature(text, ctx.settings.minhash_perms)
     with session_scope(ctx.db) as session:
@@ -266,6 +292,8 @@ def extract_article(ctx: Context, article_id: int) -> Step:
                                      ctx.settings.near_duplicate_threshold)
         if moved and not ctx.settings.keep_raw_html:
             repo.drop_page_body(session, article_id)
+    if moved and duplicate_of:
+        metrics.ARTICLES.labels("duplicate").inc()
     return Step.ADVANCED if moved else Step.SKIPPED
 
 
@@ -328,14 +356,37 @@ def annotate_articles(ctx: Context, article_ids: list[int]) -> dict[int, Step]:
                 todo.append((article_id, article.text, _article_date(article)))
     if not todo:
         return results
-    annotations = annotate([t for _, t, _ in todo], [d for _, _, d in todo],
-                           model=ctx.settings.spacy_model,
-                           batch_size=ctx.settings.nlp_batch_size)
+    with metrics.timed("annotate"):
+        annotations = _annotate_batch(ctx, todo)
     for (article_id, _, _), ann in zip(todo, annotations, strict=True):
-        with session_scope(ctx.db) as session:
+        with logs.ids(article_id=article_id), session_scope(ctx.db) as session:
+            if isinstance(ann, Exception):
+                moved = repo.fail_article(session, article_id, "annotate", "nlp_crashed",
+                                          f"{type(ann).__name__}: {ann}")
+                results[article_id] = Step.FAILED
+                continue
             moved = repo.advance(session, article_id, "extracted", "done",
                                  done_at=repo.now())
             if moved:
                 save_annotations(session, article_id, ann)
         results[article_id] = Step.ADVANCED if moved else Step.SKIPPED
+        if moved:
+            metrics.ARTICLES.labels("done").inc()
     return results
+
+
+def _annotate_batch(ctx: Context, todo: list) -> list:
+    """One model pass for the batch; if it fails, each text alone, so one bad text fails alone."""
+    texts, days = [t for _, t, _ in todo], [d for _, _, d in todo]
+    try:
+        return annotate(texts, days, model=ctx.settings.spacy_model,
+                        batch_size=ctx.settings.nlp_batch_size)
+    except Exception:  # noqa: BLE001
+        log.exception("NLP batch failed, retrying the articles one by one")
+    out: list = []
+    for text, day in zip(texts, days, strict=True):
+        try:
+            out.extend(annotate([text], [day], model=ctx.settings.spacy_model))
+        except Exception as exc:  # noqa: BLE001
+            out.append(exc)
+    return out

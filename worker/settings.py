@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     minhash_perms: int = 128
 
     log_level: str = "INFO"
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    # Prometheus metrics on this port (0 = off), served by `newsworker run`.
+    metrics_port: int = Field(default=9108, ge=0, le=65535)
+    sweep_seconds: float = Field(default=60.0, gt=0)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -7,6 +7,7 @@ import random
 from datetime import timedelta
 
 from celery.signals import worker_process_init
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from worker import feedsfile
 from worker.celery_app import app
@@ -50,6 +51,12 @@ def context() -> Context:
     return _context
 
 
+# A database that refuses connections for a while is transient: retry with backoff and
+# jitter. Anything else is a bug or bad input, recorded by the step itself.
+DB_RETRY = dict(autoretry_for=(OperationalError, InterfaceError), retry_backoff=2,
+                retry_backoff_max=60, retry_jitter=True, max_retries=12)
+
+
 def _backoff(retries: int) -> float:
     return min(600.0, 10.0 * 2 ** retries) * random.uniform(0.8, 1.2)
 
@@ -78,7 +85,7 @@ def reload_feeds_if_changed() -> None:
     log.info("feeds file loaded: %d feeds", len(feeds.feeds))
 
 
-@app.task(name="newsworker.tick")
+@app.task(name="newsworker.tick", **DB_RETRY)
 def tick() -> int:
     """Beat's heartbeat: reload feeds.yaml if it changed, then enqueue a poll per due feed."""
     reload_feeds_if_changed()
@@ -89,7 +96,7 @@ def tick() -> int:
     return len(due)
 
 
-@app.task(name="newsworker.poll_feed")
+@app.task(name="newsworker.poll_feed", **DB_RETRY)
 def poll(feed_id: int) -> int:
     result = poll_feed(context(), feed_id)
     for article_id in result.new_ids:
@@ -97,7 +104,7 @@ def poll(feed_id: int) -> int:
     return len(result.new_ids)
 
 
-@app.task(bind=True, name="newsworker.fetch_article", max_retries=8)
+@app.task(bind=True, name="newsworker.fetch_article", **DB_RETRY)
 def fetch(self, article_id: int) -> str:
     step = fetch_article(context(), article_id)
     if step is Step.ADVANCED:
@@ -107,7 +114,7 @@ def fetch(self, article_id: int) -> str:
     return step.value
 
 
-@app.task(name="newsworker.extract_article")
+@app.task(name="newsworker.extract_article", **DB_RETRY)
 def extract(article_id: int) -> str:
     step = extract_article(context(), article_id)
     if step is Step.ADVANCED:
@@ -115,7 +122,7 @@ def extract(article_id: int) -> str:
     return step.value
 
 
-@app.task(name="newsworker.annotate_article")
+@app.task(name="newsworker.annotate_article", **DB_RETRY)
 def annotate(article_id: int) -> str:
     return annotate_articles(context(), [article_id])[article_id].value
 
@@ -123,7 +130,7 @@ def annotate(article_id: int) -> str:
 NEXT_TASK = {"discovered": fetch, "fetched": extract, "extracted": annotate}
 
 
-@app.task(name="newsworker.sweep")
+@app.task(name="newsworker.sweep", **DB_RETRY)
 def sweep() -> int:
     """Re-enqueue articles stuck in a state past the timeout: lost messages cost time only."""
     settings = get_settings()
@@ -143,7 +150,7 @@ def sweep() -> int:
     return count
 
 
-@app.task(name="newsworker.retention")
+@app.task(name="newsworker.retention", **DB_RETRY)
 def retention() -> dict[str, int]:
     """Hourly: drop old raw pages and, if configured, old articles."""
     settings = get_settings()

@@ -1,0 +1,77 @@
+"""Prometheus metrics. Workers count; `newsworker run` serves them with the current state.
+
+Celery's prefork children each write their counts to files under PROMETHEUS_MULTIPROC_DIR,
+which `newsworker run` sets before anything imports prometheus_client.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+
+log = logging.getLogger(__name__)
+
+POLLS = Counter("newsworker_polls", "Feed polls by outcome", ["outcome"])
+ARTICLES = Counter("newsworker_articles", "Articles reaching a final state", ["state"])
+FEED_FAILURES = Counter("newsworker_feed_failures", "Failed feed polls by reason", ["reason"])
+STAGE_SECONDS = Histogram("newsworker_stage_seconds", "Time per stage and article (or feed)",
+                          ["stage"], buckets=(.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60))
+
+
+@contextmanager
+def timed(stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        STAGE_SECONDS.labels(stage).observe(time.perf_counter() - started)
+
+
+class StateCollector:
+    """Articles by state and queue depths, read from the database and broker at each scrape."""
+
+    def __init__(self, settings) -> None:
+        self.settings = settings
+
+    def collect(self):
+        from worker.queues import queue_depths
+        from worker.store.db import session_scope
+        from worker.store.repo import counts_by_state
+
+        states = GaugeMetricFamily("newsworker_articles_by_state", "Articles per state",
+                                   labels=["state"])
+        try:
+            with session_scope(self.settings.resolved_database_url()) as session:
+                for state, count in counts_by_state(session).items():
+                    states.add_metric([state], count)
+        except Exception as exc:  # noqa: BLE001 - a scrape must not fail with the database
+            log.warning("metrics: database unavailable: %s", exc)
+        yield states
+        depths = GaugeMetricFamily("newsworker_queue_depth", "Messages waiting", labels=["queue"])
+        for queue, depth in queue_depths(self.settings).items():
+            if depth is not None:
+                depths.add_metric([queue], depth)
+        yield depths
+
+
+def serve(settings) -> None:
+    """Expose the metrics of every worker process and the current state on metrics_port."""
+    if not settings.metrics_port:
+        return
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    registry.register(StateCollector(settings))
+    try:
+        start_http_server(settings.metrics_port, registry=registry)
+        log.info("metrics on :%d/metrics", settings.metrics_port)
+    except OSError as exc:
+        log.warning("metrics port %d unavailable: %s", settings.metrics_port, exc)
