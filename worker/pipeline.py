@@ -194,6 +194,7 @@ def _fetch_article(ctx: Context, article_id: int) -> Step:
         repo.save_page(session, article_id, page.url, page.status, page.headers,
                        zlib.compress(page.body, 6))
         moved = repo.advance(session, article_id, "discovered", "fetched", final_url=page.url)
+    log.info("fetched page: HTTP %d, %d bytes", page.status, len(page.body))
     return Step.ADVANCED if moved else Step.SKIPPED
 
 
@@ -294,6 +295,8 @@ def _extract_article(ctx: Context, article_id: int) -> Step:
             repo.drop_page_body(session, article_id)
     if moved and duplicate_of:
         metrics.ARTICLES.labels("duplicate").inc()
+    log.info("extracted %d chars from the %s%s", len(text), source,
+             f", duplicate of article {duplicate_of}" if duplicate_of else "")
     return Step.ADVANCED if moved else Step.SKIPPED
 
 
@@ -369,6 +372,8 @@ def annotate_articles(ctx: Context, article_ids: list[int]) -> dict[int, Step]:
                                  done_at=repo.now())
             if moved:
                 save_annotations(session, article_id, ann)
+                log.info("annotated: %d entities, %d amounts, %d quotes", len(ann.entities),
+                         len(ann.amounts), len(ann.quotes))
         results[article_id] = Step.ADVANCED if moved else Step.SKIPPED
         if moved:
             metrics.ARTICLES.labels("done").inc()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,9 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 from sqlalchemy import func, select
 
-from tests.conftest import clean_env
+from tests.conftest import clean_env, free_port
 from tests.newsroom import expected_pages, serve_newsroom, write_feeds_file
 from worker.store.db import session_scope
 from worker.store.migrate import upgrade
@@ -90,6 +92,9 @@ def test_embedded_default_runs_worker_and_scheduler_in_one_command(site, tmp_pat
     env = service_env(tmp_path, feeds, "", "")  # nothing configured: SQLite + filesystem broker
     env.pop("NEWSWORKER_DATABASE_URL")
     env.pop("NEWSWORKER_BROKER_URL")
+    metrics_port = free_port()
+    env["NEWSWORKER_METRICS_PORT"] = str(metrics_port)
+    env["NEWSWORKER_LOG_FORMAT"] = "json"
     log = tmp_path / "run.log"
     proc = start([str(BIN / "newsworker"), "run", "--concurrency", "2"], env, log)
     try:
@@ -99,7 +104,16 @@ def test_embedded_default_runs_worker_and_scheduler_in_one_command(site, tmp_pat
             time.sleep(0.5)
         upgrade(db_url)  # no-op once the service has migrated; makes the tables certain
         states = wait_until_done(db_url, len(expected_pages()) + 1, [proc], [log])
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
     finally:
         stop(proc)
     assert states == {"done": len(expected_pages()) + 1}
     assert (tmp_path / "var" / "broker" / "queue").is_dir()
+    # Metrics: counted in the worker processes, served by the main one, with the state.
+    assert f'newsworker_articles_by_state{{state="done"}} {len(expected_pages()) + 1}.0' in scraped
+    assert 'newsworker_polls_total{outcome="ok"}' in scraped
+    assert 'newsworker_stage_seconds_count{stage="extract"}' in scraped
+    # JSON logs, with the article id on the records about an article.
+    records = [json.loads(line) for line in log.read_text().splitlines()
+               if line.startswith("{")]
+    assert any(r["article_id"] for r in records) and any(r["feed_id"] for r in records)
