@@ -240,7 +240,7 @@ def _choose_body(ctx: Context, article, found: Extracted) -> tuple[str, str, str
 
 def extract_article(ctx: Context, article_id: int) -> Step:
     """Run trafilatura on the stored page; keep the feed's text when the page is too thin."""
-    with logs.ids(article_id=article_id), metrics.timed("extract"):
+    with logs.ids(article_id=article_id):
         return _extract_article(ctx, article_id)
 
 
@@ -252,7 +252,8 @@ def _extract_article(ctx: Context, article_id: int) -> Step:
             return Step.SKIPPED
         raw = zlib.decompress(page.body)
     try:
-        found = extract(raw, page.url, page.headers, ctx.settings.body_format)
+        with metrics.timed("extract"):
+            found = extract(raw, page.url, page.headers, ctx.settings.body_format)
     except Exception as exc:  # noqa: BLE001 - hostile HTML must fail this article, not the run
         reason = exc.reason if isinstance(exc, ExtractionError) else "extraction_crashed"
         log.warning("extraction failed: %s", exc)
@@ -268,8 +269,9 @@ def _extract_article(ctx: Context, article_id: int) -> Step:
                               f"no article text on the page or in the feed ({len(text)} chars)")
         metrics.ARTICLES.labels("failed").inc()
         return Step.FAILED
-    sig = dedup.signature(text, ctx.settings.minhash_perms)
-    with session_scope(ctx.db) as session:
+    with metrics.timed("dedup"):
+        sig = dedup.signature(text, ctx.settings.minhash_perms)
+    with metrics.timed("write"), session_scope(ctx.db) as session:
         fields = dict(title=found.title or article.entry_title, authors=list(found.authors),
                       published=found.published, modified=found.modified,
                       site_name=found.site_name, description=found.description,
@@ -362,7 +364,8 @@ def annotate_articles(ctx: Context, article_ids: list[int]) -> dict[int, Step]:
     with metrics.timed("annotate"):
         annotations = _annotate_batch(ctx, todo)
     for (article_id, _, _), ann in zip(todo, annotations, strict=True):
-        with logs.ids(article_id=article_id), session_scope(ctx.db) as session:
+        with logs.ids(article_id=article_id), metrics.timed("write"), \
+                session_scope(ctx.db) as session:
             if isinstance(ann, Exception):
                 moved = repo.fail_article(session, article_id, "annotate", "nlp_crashed",
                                           f"{type(ann).__name__}: {ann}")
