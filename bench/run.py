@@ -310,6 +310,17 @@ def unchanged_feeds(base: str, folder: Path, count: int = 1000) -> float:
 
 # --- the peer: newspaper4k --------------------------------------------------------------
 
+def _offline_peer() -> None:
+    """newspaper4k's tldextract would download the Public Suffix List: use its snapshot."""
+    import warnings
+
+    import tldextract
+
+    warnings.filterwarnings("ignore")
+    tldextract.tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=(),
+                                                                cache_dir=None)
+
+
 def _peer_one(url: str) -> str:
     from newspaper import Article
 
@@ -326,7 +337,7 @@ def peer(base: str, corpus: dict, sample: int = 60) -> dict:
 
     urls = [base + p for p in corpus["pages"]]
     cores = os.cpu_count() or 2
-    with multiprocessing.get_context("fork").Pool(cores) as pool:
+    with multiprocessing.get_context("fork").Pool(cores, initializer=_offline_peer) as pool:
         started = time.perf_counter()
         texts = pool.map(_peer_one, urls)
         elapsed = time.perf_counter() - started

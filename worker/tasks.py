@@ -6,11 +6,11 @@ import logging
 import random
 from datetime import timedelta
 
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from worker import feedsfile
-from worker.celery_app import app
+from worker.celery_app import NLP_QUEUE, app
 from worker.ingest import load_and_sync, make_context
 from worker.pipeline import (
     Context,
@@ -29,6 +29,20 @@ log = logging.getLogger(__name__)
 _context: Context | None = None
 _feeds_mtime: float | None = None
 _allow_private = False
+
+
+@worker_init.connect
+def _preload_model(sender=None, **_kwargs) -> None:
+    """A worker that consumes the nlp queue loads the model once, before it forks:
+    its processes share the model's memory and no task pays for the load."""
+    try:
+        consumed = set(sender.app.amqp.queues.consume_from or ())
+    except AttributeError:
+        consumed = set()
+    if NLP_QUEUE in consumed:
+        from worker.nlp.model import load_model
+
+        load_model(get_settings().spacy_model)
 
 
 @worker_process_init.connect

@@ -17,15 +17,22 @@ from worker.store.models import (
 from worker.store.repo import insert_for
 
 
-def _upsert_entity(session: Session, label: str, key: str, name: str, mentions: int) -> int:
-    stmt = insert_for(session, Entity).values(label=label, key=key, name=name,
-                                              mention_count=mentions, article_count=1)
+def _upsert_entities(session: Session, ann: Annotations) -> dict[tuple[str, str], int]:
+    """One multi-row upsert for the article's entities: {(label, key): entity id}.
+
+    Rows go in one global order (label, key), so two workers never deadlock.
+    """
+    if not ann.entities:
+        return {}
+    rows = [{"label": e.label, "key": e.key, "name": e.name, "mention_count": len(e.mentions),
+             "article_count": 1} for e in sorted(ann.entities, key=lambda e: (e.label, e.key))]
+    stmt = insert_for(session, Entity).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Entity.label, Entity.key],
         set_=dict(mention_count=Entity.mention_count + stmt.excluded.mention_count,
                   article_count=Entity.article_count + 1),
-    ).returning(Entity.id)
-    return session.execute(stmt).scalar_one()
+    ).returning(Entity.id, Entity.label, Entity.key)
+    return {(label, key): entity_id for entity_id, label, key in session.execute(stmt)}
 
 
 def clear_annotations(session: Session, article_id: int) -> None:
@@ -48,18 +55,15 @@ def save_annotations(session: Session, article_id: int, ann: Annotations) -> Non
     increments, and the state claim is what keeps them from being applied twice.
     """
     clear_annotations(session, article_id)  # a re-fetched article replaces its old ones
-    entity_ids: dict[tuple[str, str], int] = {}
-    # Entities are upserted in one global order so that two workers never deadlock.
-    for ent in sorted(ann.entities, key=lambda e: (e.label, e.key)):
-        entity_id = _upsert_entity(session, ent.label, ent.key, ent.name, len(ent.mentions))
-        entity_ids[(ent.label, ent.key)] = entity_id
-        for alias in ent.aliases:
-            session.execute(insert_for(session, EntityAlias)
-                            .values(entity_id=entity_id, alias=alias)
-                            .on_conflict_do_nothing())
-        session.add_all(Mention(article_id=article_id, entity_id=entity_id, start=m.start,
-                                end=m.end, text=m.text, sentence=m.sentence)
-                        for m in ent.mentions)
+    entity_ids = _upsert_entities(session, ann)
+    aliases = [{"entity_id": entity_ids[(e.label, e.key)], "alias": alias}
+               for e in ann.entities for alias in e.aliases]
+    if aliases:
+        session.execute(insert_for(session, EntityAlias).values(aliases)
+                        .on_conflict_do_nothing())
+    session.add_all(Mention(article_id=article_id, entity_id=entity_ids[(e.label, e.key)],
+                            start=m.start, end=m.end, text=m.text, sentence=m.sentence)
+                    for e in ann.entities for m in e.mentions)
     session.add_all(Amount(article_id=article_id, kind=a.kind, start=a.start, end=a.end,
                            text=a.text, value=a.value, currency=a.currency)
                     for a in ann.amounts)
