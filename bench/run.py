@@ -282,9 +282,9 @@ def redis_postgres(base: str, corpus: dict, folder: Path) -> dict:
 # --- 1,000 unchanged feeds -----------------------------------------------------------------
 
 def unchanged_feeds(base: str, folder: Path, count: int = 1000) -> float:
+    from worker.feedpoll import poll_feed
     from worker.feedsfile import FeedSpec
     from worker.ingest import make_context
-    from worker.pipeline import poll_feed
     from worker.settings import Settings
     from worker.store import repo
     from worker.store.db import session_scope
@@ -356,8 +356,8 @@ def peer(base: str, corpus: dict, sample: int = 60) -> dict:
 def profile(base: str, corpus: dict, folder: Path, count: int = 60) -> str:
     from pyinstrument import Profiler
 
+    from worker.feedpoll import poll_feed
     from worker.ingest import drain, load_and_sync, make_context
-    from worker.pipeline import poll_feed
     from worker.settings import Settings
     from worker.store import repo
     from worker.store.db import session_scope

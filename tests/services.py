@@ -51,9 +51,10 @@ class Proc:
             os.killpg(self.popen.pid, sig)
 
     def stop(self, timeout: float = 30) -> int | None:
+        """SIGTERM to the main process, as `docker stop` does; SIGKILL to all if it hangs."""
         if not self.alive():
             return self.popen.returncode if self.popen else None
-        self.signal(signal.SIGTERM)
+        self.popen.send_signal(signal.SIGTERM)
         try:
             return self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -78,7 +79,9 @@ def wait_for(condition, timeout: float, procs: list[Proc] = (), what: str = "") 
         for proc in procs:
             assert proc.alive(), f"{proc.args} died:\n{proc.tail()}"
         time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}\n" +
+    last = getattr(condition, "last", None) or getattr(
+        getattr(condition, "__wrapped__", None), "last", None)
+    raise AssertionError(f"timed out waiting for {what} (last: {last})\n" +
                          "\n".join(p.tail() for p in procs))
 
 

@@ -16,9 +16,12 @@ from trafilatura.xml import xmltotxt
 from worker.errors import ExtractionError
 
 META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:]+)""", re.I)
-PAYWALL_MARKERS = re.compile(
-    r"réservé aux abonnés|reserve aux abonnes|article abonné|pour lire la suite|"
-    r"abonnez-vous pour lire|contenu réservé|la suite est réservée", re.I)
+# A paywall shows as a box whose class or id says so, or as the teaser's closing words.
+# (Not anywhere on the page: "les commentaires sont réservés aux abonnés" is no paywall.)
+PAYWALL_BOX = re.compile(r"""(?:class|id)\s*=\s*["'][^"']*(?:paywall|premium-wall|"""
+                         r"""subscriber-only|abo-wall|article--locked|locked-content)""", re.I)
+PAYWALL_TEASER = re.compile(r"(?:la suite est réservée|cet article est réservé aux abonnés|"
+                            r"pour lire la suite|abonnez-vous pour lire)", re.I)
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,8 @@ def extract(html: bytes, url: str | None = None, headers: dict[str, str] | None 
         categories=tuple(document.categories or ()),
         tags=tuple(dict.fromkeys([*facts["tags"], *(document.tags or ())])),
         canonical_url=facts["canonical"],
-        paywalled=facts["paywalled"] or bool(PAYWALL_MARKERS.search(decoded)),
+        paywalled=facts["paywalled"] or bool(PAYWALL_BOX.search(decoded))
+        or bool(PAYWALL_TEASER.search(text[-400:])),
         encoding=encoding,
     )
 

@@ -16,15 +16,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from worker import feedsfile
+from worker.feedpoll import PollResult, poll_feed
 from worker.http import HttpClient
 from worker.pipeline import (
     Context,
-    PollResult,
     Step,
     annotate_articles,
     extract_article,
     fetch_article,
-    poll_feed,
 )
 from worker.settings import Settings
 from worker.store import repo

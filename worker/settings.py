@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     max_interval_seconds: int = Field(default=7200, ge=60)
     scheduler_tick_seconds: int = 30
     stuck_after_seconds: int = 600
+    # A claimed feed whose poll never reports back (dead worker) is due again after this.
+    poll_lease_seconds: int = Field(default=120, ge=5)
     max_entries_per_poll: int = 500
 
     # Extraction and NLP

@@ -11,6 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from worker import feedsfile
 from worker.celery_app import NLP_QUEUE, app
+from worker.feedpoll import poll_feed
 from worker.ingest import load_and_sync, make_context
 from worker.pipeline import (
     Context,
@@ -18,7 +19,6 @@ from worker.pipeline import (
     annotate_articles,
     extract_article,
     fetch_article,
-    poll_feed,
 )
 from worker.settings import get_settings
 from worker.store import repo
@@ -40,9 +40,12 @@ def _preload_model(sender=None, **_kwargs) -> None:
     except AttributeError:
         consumed = set()
     if NLP_QUEUE in consumed:
+        from worker.logs import configure
         from worker.nlp.model import load_model
 
-        load_model(get_settings().spacy_model)
+        settings = get_settings()
+        configure(settings.log_level, settings.log_format)  # before Celery sets it up
+        load_model(settings.spacy_model)
 
 
 @worker_process_init.connect
@@ -104,7 +107,8 @@ def tick() -> int:
     """Beat's heartbeat: reload feeds.yaml if it changed, then enqueue a poll per due feed."""
     reload_feeds_if_changed()
     with session_scope(context().db) as session:
-        due = repo.claim_due_feeds(session, repo.now())
+        due = repo.claim_due_feeds(session, repo.now(),
+                                   lease_seconds=get_settings().poll_lease_seconds)
     for feed_id in due:
         poll.delay(feed_id)
     return len(due)
@@ -136,9 +140,29 @@ def extract(article_id: int) -> str:
     return step.value
 
 
-@app.task(name="newsworker.annotate_article", **DB_RETRY)
-def annotate(article_id: int) -> str:
-    return annotate_articles(context(), [article_id])[article_id].value
+@app.task(bind=True, name="newsworker.annotate_article", **DB_RETRY)
+def annotate(self, article_id: int) -> str:
+    """Annotate this article, with other waiting ones in the same model pass."""
+    ctx = context()
+    owner = self.request.id or f"local-{article_id}"
+    with session_scope(ctx.db) as session:
+        batch = repo.lease_batch(session, article_id, ctx.settings.nlp_batch_size, owner)
+    if not batch:
+        return Step.SKIPPED.value  # done already, or in another process's batch
+    try:
+        results = annotate_articles(ctx, batch)
+    except BaseException:
+        _release(ctx, batch, owner)  # let others take them at once, not at lease expiry
+        raise
+    return results.get(article_id, Step.SKIPPED).value
+
+
+def _release(ctx: Context, batch: list[int], owner: str) -> None:
+    try:
+        with session_scope(ctx.db) as session:
+            repo.release_leases(session, batch, owner)
+    except Exception:  # noqa: BLE001 - the database may be the reason we are here
+        log.warning("could not release the leases of %s; they expire by themselves", batch)
 
 
 NEXT_TASK = {"discovered": fetch, "fetched": extract, "extracted": annotate}

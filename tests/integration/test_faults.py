@@ -16,11 +16,13 @@ from tests.services import PgProxy, Proc, RedisServer, service_env, states, wait
 from worker.store.db import session_scope
 from worker.store.models import Article, Event
 
-FAST_SWEEP = {"NEWSWORKER_STUCK_AFTER_SECONDS": "4", "NEWSWORKER_SWEEP_SECONDS": "2"}
+FAST_SWEEP = {"NEWSWORKER_STUCK_AFTER_SECONDS": "4", "NEWSWORKER_SWEEP_SECONDS": "2",
+              "NEWSWORKER_POLL_LEASE_SECONDS": "10"}
 
 
 def finished(db_url: str, expected: int) -> bool:
     s = states(db_url)
+    finished.last = s  # shown when a wait times out
     return s.get("done", 0) == expected
 
 

@@ -29,7 +29,10 @@ def test_body_as_complete_and_clean_as_bare_trafilatura(name):
     for junk in PAGES[name]["must_not_contain"]:
         assert junk not in ours
     assert len(ours) <= len(trafilatura.extract(raw) or "") + 200  # no extra noise
-    assert PAGES[name]["title"] == extract(raw).title
+    found = extract(raw)
+    assert PAGES[name]["title"] == found.title
+    # Only the paywalled page is flagged, not pages whose comments are "for subscribers".
+    assert found.paywalled == PAGES[name].get("paywalled", False)
 
 
 def test_metadata_of_a_publisher_page():

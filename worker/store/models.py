@@ -88,6 +88,9 @@ class Article(Base):
     # discovered → fetched → extracted → done; or failed (with failure_reason)
     state: Mapped[str] = mapped_column(String(20), index=True)
     state_changed_at: Mapped[datetime] = mapped_column(Stamp, index=True)
+    # A worker's lease on the article while it annotates a batch (not a state change).
+    lease_until: Mapped[datetime | None] = mapped_column(Stamp)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     failure_reason: Mapped[str | None] = mapped_column(String(100))
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -104,7 +104,8 @@ def active_feeds(session: Session, urls: list[str] | None = None) -> list[Feed]:
     return list(session.scalars(query.order_by(Feed.id)))
 
 
-def claim_due_feeds(session: Session, at: datetime, limit: int = 500) -> list[int]:
+def claim_due_feeds(session: Session, at: datetime, limit: int = 500,
+                    lease_seconds: float = 120) -> list[int]:
     """Feed ids due at `at`, each claimed by pushing its next poll a lease ahead.
 
     The conditional update means two schedulers racing for one feed get it once.
@@ -114,7 +115,9 @@ def claim_due_feeds(session: Session, at: datetime, limit: int = 500) -> list[in
                               Feed.disabled_reason.is_(None), Feed.next_poll_at <= at)
         .order_by(Feed.next_poll_at).limit(limit)).all()
     claimed = []
-    lease = at + timedelta(minutes=10)  # the poll itself sets the real next time
+    # The poll itself sets the real next time; if its worker dies, the feed is due again
+    # when the lease ends.
+    lease = at + timedelta(seconds=lease_seconds)
     for feed_id in due:
         won = session.execute(
             update(Feed).where(Feed.id == feed_id, Feed.next_poll_at <= at)
@@ -294,6 +297,34 @@ def articles_in_state(session: Session, state: str, limit: int = 1000,
     if older_than is not None:
         query = query.where(Article.state_changed_at < older_than)
     return list(session.scalars(query.order_by(Article.id).limit(limit)))
+
+
+def lease_batch(session: Session, article_id: int, size: int, owner: str,
+                seconds: float = 120) -> list[int]:
+    """This article and up to `size - 1` other unleased extracted ones, leased to `owner`.
+
+    Lets one NLP process annotate several articles in one model pass while another
+    process picks different ones. The same owner (a retried task) may lease them again;
+    an expired lease (a dead worker) frees them for anyone.
+    """
+    stamp = now()
+    free = (Article.lease_until.is_(None)) | (Article.lease_until < stamp) | \
+        (Article.lease_owner == owner)
+    others = session.scalars(select(Article.id).where(
+        Article.state == "extracted", Article.id != article_id, free)
+        .order_by(Article.id).limit(max(0, size - 1))).all()
+    wanted = [article_id, *others]
+    leased = session.scalars(
+        update(Article).where(Article.id.in_(wanted), Article.state == "extracted", free)
+        .values(lease_until=stamp + timedelta(seconds=seconds), lease_owner=owner)
+        .returning(Article.id)).all()
+    return sorted(leased)
+
+
+def release_leases(session: Session, article_ids: list[int], owner: str) -> None:
+    session.execute(update(Article).where(Article.id.in_(article_ids),
+                                          Article.lease_owner == owner)
+                    .values(lease_until=None, lease_owner=None))
 
 
 def counts_by_state(session: Session) -> dict[str, int]:
