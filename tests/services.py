@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import clean_env, free_port, need_service
 from worker.store.db import session_scope
@@ -66,9 +67,13 @@ class Proc:
 
 
 def states(db_url: str) -> dict[str, int]:
-    with session_scope(db_url) as session:
-        return dict(session.execute(select(Article.state, func.count())
-                                    .group_by(Article.state)).all())
+    """Articles by state; empty while the service has not created its tables yet."""
+    try:
+        with session_scope(db_url) as session:
+            return dict(session.execute(select(Article.state, func.count())
+                                        .group_by(Article.state)).all())
+    except DBAPIError:
+        return {}
 
 
 def wait_for(condition, timeout: float, procs: list[Proc] = (), what: str = "") -> None:
@@ -79,8 +84,7 @@ def wait_for(condition, timeout: float, procs: list[Proc] = (), what: str = "") 
         for proc in procs:
             assert proc.alive(), f"{proc.args} died:\n{proc.tail()}"
         time.sleep(0.5)
-    last = getattr(condition, "last", None) or getattr(
-        getattr(condition, "__wrapped__", None), "last", None)
+    last = getattr(condition, "last", None)
     raise AssertionError(f"timed out waiting for {what} (last: {last})\n" +
                          "\n".join(p.tail() for p in procs))
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select
@@ -18,12 +20,6 @@ from worker.store.models import Article, Event
 
 FAST_SWEEP = {"NEWSWORKER_STUCK_AFTER_SECONDS": "4", "NEWSWORKER_SWEEP_SECONDS": "2",
               "NEWSWORKER_POLL_LEASE_SECONDS": "10"}
-
-
-def finished(db_url: str, expected: int) -> bool:
-    s = states(db_url)
-    finished.last = s  # shown when a wait times out
-    return s.get("done", 0) == expected
 
 
 def each_done_once(db_url: str) -> None:
@@ -46,26 +42,35 @@ def newsroom(site, tmp_path):
     return room
 
 
-def start_service(tmp_path, env) -> dict[str, Proc]:
-    return {
+@contextmanager
+def service(tmp_path, newsroom, db_url: str, redis: RedisServer) -> Iterator[dict[str, Proc]]:
+    """beat, an io worker and an nlp worker on this Redis and database; all stopped after."""
+    env = service_env(tmp_path, newsroom["file"], db_url, redis.url, **FAST_SWEEP)
+    procs = {
         "beat": Proc(["run", "--role", "beat"], env, tmp_path / "beat.log"),
         "io": Proc(["run", "--role", "worker", "--queues", "io", "--concurrency", "2"], env,
                    tmp_path / "io.log"),
         "nlp": Proc(["run", "--role", "worker", "--queues", "nlp", "--concurrency", "1"], env,
                     tmp_path / "nlp.log"),
     }
+    try:
+        yield procs
+    finally:
+        for proc in procs.values():
+            proc.stop()
+        redis.stop()
 
 
-def stop_all(procs: dict[str, Proc]) -> None:
-    for proc in procs.values():
-        proc.stop()
+def wait_all_done(pg_url: str, newsroom, procs: dict[str, Proc], after: str) -> None:
+    def done() -> bool:
+        done.last = states(pg_url)
+        return done.last.get("done", 0) == newsroom["count"]
+
+    wait_for(done, 240, list(procs.values()), f"every article done {after}")
 
 
 def test_sigkill_in_the_middle_then_restart(tmp_path, pg_url, newsroom):
-    redis = RedisServer(tmp_path)
-    env = service_env(tmp_path, newsroom["file"], pg_url, redis.url, **FAST_SWEEP)
-    procs = start_service(tmp_path, env)
-    try:
+    with service(tmp_path, newsroom, pg_url, RedisServer(tmp_path)) as procs:
         # Kill the io worker (fetch + extraction) as soon as pages are being extracted.
         wait_for(lambda: states(pg_url).get("fetched", 0) + states(pg_url).get("extracted", 0)
                  > 0, 90, list(procs.values()), "extraction to start")
@@ -73,21 +78,15 @@ def test_sigkill_in_the_middle_then_restart(tmp_path, pg_url, newsroom):
         procs["io"].popen.wait()
         killed_at = states(pg_url)
         procs["io"].start()
-        wait_for(lambda: finished(pg_url, newsroom["count"]), 180, list(procs.values()),
-                 "every article done")
-    finally:
-        stop_all(procs)
-        redis.stop()
+        wait_all_done(pg_url, newsroom, procs, "after the restart")
     print(f"SIGKILL fault: states when killed {killed_at}, after restart {states(pg_url)}")
     each_done_once(pg_url)
 
 
 def test_redis_restart_loses_nothing(tmp_path, pg_url, newsroom):
     redis = RedisServer(tmp_path)
-    env = service_env(tmp_path, newsroom["file"], pg_url, redis.url, **FAST_SWEEP)
-    procs = start_service(tmp_path, env)
-    procs["nlp"].stop()  # the nlp queue fills up in Redis
-    try:
+    with service(tmp_path, newsroom, pg_url, redis) as procs:
+        procs["nlp"].stop()  # the nlp queue fills up in Redis
         wait_for(lambda: states(pg_url).get("extracted", 0) >= 10, 90,
                  [procs["io"], procs["beat"]], "queued annotation work")
         queued_at = states(pg_url)
@@ -95,44 +94,32 @@ def test_redis_restart_loses_nothing(tmp_path, pg_url, newsroom):
         time.sleep(2)
         redis.start()
         procs["nlp"].start()
-        wait_for(lambda: finished(pg_url, newsroom["count"]), 180, list(procs.values()),
-                 "every article done after the broker restart")
-    finally:
-        stop_all(procs)
-        redis.stop()
+        wait_all_done(pg_url, newsroom, procs, "after the broker restart")
     print(f"Redis restart fault: states before {queued_at}, after {states(pg_url)}")
     each_done_once(pg_url)
 
 
 def test_postgresql_refusing_connections_then_back(tmp_path, pg_url, newsroom):
-    redis = RedisServer(tmp_path)
     proxy = PgProxy()
     proxied = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
-    env = service_env(tmp_path, newsroom["file"], proxied, redis.url, **FAST_SWEEP)
-    procs = start_service(tmp_path, env)
     try:
-        wait_for(lambda: states(pg_url).get("done", 0) >= 5, 120, list(procs.values()),
-                 "the first articles")
-        proxy.refuse()
-        down_at = states(pg_url)
-        time.sleep(8)
-        proxy.open()
-        wait_for(lambda: finished(pg_url, newsroom["count"]), 240, list(procs.values()),
-                 "every article done after the outage")
-        assert all(p.alive() for p in procs.values())
+        with service(tmp_path, newsroom, proxied, RedisServer(tmp_path)) as procs:
+            wait_for(lambda: states(pg_url).get("done", 0) >= 5, 120, list(procs.values()),
+                     "the first articles")
+            proxy.refuse()
+            down_at = states(pg_url)
+            time.sleep(8)
+            proxy.open()
+            wait_all_done(pg_url, newsroom, procs, "after the outage")
+            assert all(p.alive() for p in procs.values())
     finally:
-        stop_all(procs)
-        redis.stop()
         proxy.refuse()
     print(f"PostgreSQL outage (8 s): states when cut {down_at}, after {states(pg_url)}")
     each_done_once(pg_url)
 
 
 def test_sigterm_shuts_down_gracefully(tmp_path, pg_url, newsroom):
-    redis = RedisServer(tmp_path)
-    env = service_env(tmp_path, newsroom["file"], pg_url, redis.url, **FAST_SWEEP)
-    procs = start_service(tmp_path, env)
-    try:
+    with service(tmp_path, newsroom, pg_url, RedisServer(tmp_path)) as procs:
         wait_for(lambda: states(pg_url).get("done", 0) >= 3, 120, list(procs.values()),
                  "work in progress")
         started = time.monotonic()
@@ -140,9 +127,5 @@ def test_sigterm_shuts_down_gracefully(tmp_path, pg_url, newsroom):
         assert code == 0 and time.monotonic() - started < 60
         assert "Warm shutdown" in procs["nlp"].tail()
         procs["nlp"].start()
-        wait_for(lambda: finished(pg_url, newsroom["count"]), 180, list(procs.values()),
-                 "every article done after the restart")
-    finally:
-        stop_all(procs)
-        redis.stop()
+        wait_all_done(pg_url, newsroom, procs, "after the restart")
     each_done_once(pg_url)
