@@ -141,9 +141,10 @@ class HttpClient:
         self._check(fetched, allowed_types)
         return fetched
 
-    def _robots_txt(self, url: str) -> tuple[int, bytes]:
+    def _robots_txt(self, url: str, allow_private: bool | None = None) -> tuple[int, bytes]:
         try:
-            fetched = self.get(url, max_bytes=512 * 1024, accept="text/plain")
+            fetched = self.get(url, max_bytes=512 * 1024, accept="text/plain",
+                               allow_private=allow_private)
         except FetchError as exc:
             if exc.status and 400 <= exc.status < 500:
                 return exc.status, b""

@@ -69,7 +69,7 @@ def _fetch_article(ctx: Context, article_id: int) -> Step:
         feed = repo.feed_by_id(session, article.feed_id) if article.feed_id else None
         respect_robots = feed.respect_robots if feed else True
     try:
-        if respect_robots and not ctx.http.robots.allowed(url):
+        if respect_robots and not ctx.http.robots.allowed(url, allow_private=ctx.allow_private):
             raise FetchError(f"robots.txt disallows {url}", reason="robots_disallowed")
         page = ctx.http.get(url, max_bytes=ctx.settings.max_page_bytes,
                             allowed_types=PAGE_TYPES, allow_private=ctx.allow_private,

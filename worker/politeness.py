@@ -96,26 +96,29 @@ class RobotsCache:
     error, 5xx) allows too, and is retried at the next expiry.
     """
 
-    def __init__(self, fetch: Callable[[str], tuple[int, bytes]], ttl: float) -> None:
+    def __init__(self, fetch: Callable[..., tuple[int, bytes]], ttl: float) -> None:
         self._fetch, self.ttl = fetch, ttl
         self._cache: dict[str, tuple[float, RobotFileParser | None]] = {}
         self._lock = threading.Lock()
+        self._origin_locks: dict[str, threading.Lock] = {}
 
-    def allowed(self, url: str) -> bool:
+    def allowed(self, url: str, **fetch_options) -> bool:
+        """Whether robots.txt lets us fetch `url`; `fetch_options` go to the fetch."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         with self._lock:
+            origin_lock = self._origin_locks.setdefault(origin, threading.Lock())
+        with origin_lock:  # one fetch per host, however many threads ask at once
             cached = self._cache.get(origin)
-        if cached is None or cached[0] < time.monotonic():
-            cached = (time.monotonic() + self.ttl, self._load(origin))
-            with self._lock:
+            if cached is None or cached[0] < time.monotonic():
+                cached = (time.monotonic() + self.ttl, self._load(origin, fetch_options))
                 self._cache[origin] = cached
         parser = cached[1]
         return parser is None or parser.can_fetch(ROBOTS_AGENT, url)
 
-    def _load(self, origin: str) -> RobotFileParser | None:
+    def _load(self, origin: str, fetch_options: dict) -> RobotFileParser | None:
         try:
-            status, body = self._fetch(origin + "/robots.txt")
+            status, body = self._fetch(origin + "/robots.txt", **fetch_options)
         except Exception:  # noqa: BLE001 - an unreachable robots.txt must not block the page
             return None
         if status >= 400:

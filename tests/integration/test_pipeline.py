@@ -123,3 +123,42 @@ def test_entities_are_shared_rows_with_counts(site, tmp_path, sqlite_url, name):
         assert len(rows) == 1 and rows[0].label == "PER"
         assert rows[0].mention_count >= 4 and rows[0].article_count == 1
         assert not session.scalars(select(Entity).where(Entity.key == "blinken")).all()
+
+
+def test_non_french_article_is_stored_without_french_ner(site, tmp_path, sqlite_url):
+    english = ("<html lang='en'><head><title>Markets</title></head><body><article>"
+               + "<p>The European Central Bank raised its key rate again on Thursday in "
+               "Frankfurt, saying inflation remained far too high, and markets fell.</p>" * 8
+               + "</article></body></html>")
+    site.add("/en.html", english)
+    site.add("/en.rss", f"""<?xml version="1.0"?><rss version="2.0"><channel><title>e</title>
+<item><title>Markets</title><link>{site.url('/en.html')}</link></item></channel></rss>""",
+             "application/rss+xml")
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.url("/en.rss")])
+    ingest_once(make_settings(tmp_path, sqlite_url), feeds)
+    record = records(sqlite_url)["en.html"]
+    assert record["state"] == "done" and record["language"] == "en"
+    assert record["entities"] == [] and "European Central Bank" in record["text"]
+
+
+def test_failures_can_be_listed_and_retried(site, tmp_path, sqlite_url):
+    from worker.store.health import open_failures, retry_failures
+
+    site.add("/flaky.rss", f"""<?xml version="1.0"?><rss version="2.0"><channel><title>f</title>
+<item><title>x</title><link>{site.url('/later.html')}</link></item></channel></rss>""",
+             "application/rss+xml")
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.url("/flaky.rss")])
+    settings = make_settings(tmp_path, sqlite_url)
+    ingest_once(settings, feeds)
+    with session_scope(sqlite_url) as session:
+        (failure,) = open_failures(session)
+        assert failure.reason == "http_404"
+    from tests.newsroom import example_page
+
+    site.add("/later.html", example_page(site.base))  # the page appears
+    with session_scope(sqlite_url) as session:
+        assert retry_failures(session, [failure.id]) == [(failure.article_id, "discovered")]
+    ingest_once(settings, feeds)
+    with session_scope(sqlite_url) as session:
+        assert session.get(Article, failure.article_id).state == "done"
+        assert open_failures(session) == []

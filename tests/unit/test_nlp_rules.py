@@ -93,3 +93,14 @@ def test_short_person_mentions_join_the_full_name():
 
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
+
+
+def test_long_texts_are_cut_below_the_model_limit_at_paragraphs():
+    from worker.nlp.annotate import chunks
+
+    text = "\n".join(f"Paragraphe {i} : " + "mot " * 50 for i in range(2000))
+    pieces = chunks(text, limit=10_000)
+    assert all(len(p) <= 10_000 for _, p in pieces)
+    assert "".join(p for _, p in pieces) == text
+    assert all(text[o:o + len(p)] == p for o, p in pieces)
+    assert all(p.endswith("\n") for _, p in pieces[:-1])

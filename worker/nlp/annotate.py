@@ -44,8 +44,12 @@ def chunks(text: str, limit: int = CHUNK_CHARS) -> list[tuple[int, str]]:
     start = 0
     while len(text) - start > limit:
         window = text[start:start + limit]
-        cut = max(window.rfind("\n"), window.rfind(". "), window.rfind(" "))
-        cut = cut + 1 if cut > limit // 2 else limit
+        cut = limit
+        for boundary in ("\n", ". ", " "):  # the strongest boundary in the second half
+            found = window.rfind(boundary)
+            if found > limit // 2:
+                cut = found + len(boundary)
+                break
         out.append((start, text[start:start + cut]))
         start += cut
     out.append((start, text[start:]))
