@@ -92,6 +92,9 @@ def ingest(once: bool = typer.Option(True, "--once/--no-once",
     from worker.feedsfile import FeedsFileError
     from worker.ingest import ingest_once
 
+    if not once:
+        console.print("[red]ingest only runs once; `newsworker run` is the continuous service")
+        raise typer.Exit(2)
     _logging()
     settings = get_settings()
     path = feeds or settings.feeds_file
