@@ -85,6 +85,8 @@ def _poll_feed(ctx: Context, feed_id: int) -> PollResult:
                          entries=len(parsed.entries) if parsed else 0,
                          new_entries=len(new_ids),
                          skipped=sum(parsed.skipped.values()) if parsed else 0)
+    if parsed is not None and parsed.skipped:
+        log.info("skipped entries by reason: %s", parsed.skipped)  # e.g. no_link, over_limit
     log.info("polled feed: %s, %d new", outcome, len(new_ids),
              extra={"outcome": outcome, "new_entries": len(new_ids)})
     return PollResult(feed_id, outcome, new_ids)
