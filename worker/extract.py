@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import charset_normalizer
@@ -43,7 +43,6 @@ class Extracted:
     canonical_url: str | None = None
     paywalled: bool = False
     encoding: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def _charset_from_headers(headers: dict[str, str]) -> str | None:

@@ -53,7 +53,7 @@ def _poll_feed(ctx: Context, feed_id: int) -> PollResult:
                                       "application/xml;q=0.9, */*;q=0.5")
         parsed = None if fetched.not_modified else parse_feed(
             fetched.body, fetched.url, ctx.settings.max_entries_per_poll,
-            fetched.headers.get("content-type"))
+            fetched.headers.get("content-type"), ctx.settings.tracking_params)
     except (FetchError, FeedError) as exc:
         return _poll_failed(ctx, feed_id, started, clock, exc)
     with session_scope(ctx.db) as session:

@@ -20,7 +20,6 @@ from worker.feedpoll import PollResult, poll_feed
 from worker.http import HttpClient
 from worker.pipeline import (
     Context,
-    Step,
     annotate_articles,
     extract_article,
     fetch_article,
@@ -29,7 +28,7 @@ from worker.settings import Settings
 from worker.store import repo
 from worker.store.db import session_scope
 from worker.store.migrate import upgrade
-from worker.store.models import Article, Feed
+from worker.store.models import Article
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]  # (stage, items done in this call)
@@ -117,11 +116,3 @@ def _summaries(ctx: Context, active, polls: dict[int, PollResult]) -> list[FeedS
                     summary.states["duplicate" if dup else state] += 1
             out.append(summary)
     return out
-
-
-def feed_names(settings: Settings) -> dict[int, str]:
-    with session_scope(settings.resolved_database_url()) as session:
-        return dict(session.execute(select(Feed.id, Feed.name)).all())
-
-
-__all__ = ["Step", "drain", "ingest_once", "load_and_sync", "make_context"]

@@ -165,7 +165,7 @@ def _extract_article(ctx: Context, article_id: int) -> Step:
                       categories=list(found.categories), tags=list(found.tags), text=text,
                       body=body, extraction=source, paywalled=found.paywalled,
                       text_hash=dedup.text_hash(text))
-        duplicate_of = _canonical_owner(session, article, found) or \
+        duplicate_of = _canonical_owner(ctx, session, article, found) or \
             _text_owner(session, article_id, fields["text_hash"])
         if duplicate_of:
             # Same page or same text as an earlier article: no second NER pass.
@@ -188,11 +188,11 @@ def _extract_article(ctx: Context, article_id: int) -> Step:
     return Step.ADVANCED if moved else Step.SKIPPED
 
 
-def _canonical_owner(session, article, found: Extracted) -> int | None:
+def _canonical_owner(ctx: Context, session, article, found: Extracted) -> int | None:
     """Adopt the page's rel=canonical; if another article already has it, that one is ours."""
     if not found.canonical_url or not is_http_url(found.canonical_url):
         return None
-    page_canonical = canonicalize(found.canonical_url, )
+    page_canonical = canonicalize(found.canonical_url, ctx.settings.tracking_params)
     if page_canonical == article.canonical_url:
         return None
     if _host(page_canonical) != _host(article.canonical_url):

@@ -11,6 +11,7 @@ from xml.sax import SAXException
 import feedparser
 
 from worker.errors import FeedError
+from worker.settings import DEFAULT_TRACKING_PARAMS
 from worker.urls import canonicalize, is_http_url, resolve
 
 
@@ -52,7 +53,7 @@ def _entry_content(raw) -> str | None:
     return None
 
 
-def _to_entry(raw, base_url: str) -> Entry | None:
+def _to_entry(raw, base_url: str, tracking: tuple[str, ...]) -> Entry | None:
     link = raw.get("link") or ""
     guid = raw.get("id") or None
     if not link and guid and is_http_url(guid):
@@ -64,7 +65,7 @@ def _to_entry(raw, base_url: str) -> Entry | None:
         return None
     return Entry(
         link=url,
-        canonical_url=canonicalize(url),
+        canonical_url=canonicalize(url, tracking),
         guid=guid,
         title=(raw.get("title") or None),
         summary=(raw.get("summary") or None),
@@ -76,7 +77,8 @@ def _to_entry(raw, base_url: str) -> Entry | None:
 
 
 def parse_feed(body: bytes, base_url: str, max_entries: int = 500,
-               content_type: str | None = None) -> ParsedFeed:
+               content_type: str | None = None,
+               tracking: tuple[str, ...] = DEFAULT_TRACKING_PARAMS) -> ParsedFeed:
     """Parse RSS/Atom bytes into entries with absolute, canonical links.
 
     Raises FeedError when the bytes are not a feed at all. A feed with recoverable
@@ -95,7 +97,7 @@ def parse_feed(body: bytes, base_url: str, max_entries: int = 500,
     skipped: dict[str, int] = {}
     seen: set[str] = set()
     for raw in parsed.entries[:max_entries]:
-        entry = _to_entry(raw, base_url)
+        entry = _to_entry(raw, base_url, tracking)
         if entry is None:
             skipped["no_link"] = skipped.get("no_link", 0) + 1
         elif entry.canonical_url in seen:

@@ -45,7 +45,6 @@ class Settings(BaseSettings):
     robots_cache_seconds: int = 3600
 
     # Scheduling. Adaptive feeds move between the min and max interval with their rate.
-    default_interval_seconds: int = 900
     min_interval_seconds: int = Field(default=300, ge=10)
     max_interval_seconds: int = Field(default=7200, ge=60)
     scheduler_tick_seconds: int = 30

@@ -44,9 +44,10 @@ def annotations_json(ann: Annotations) -> dict:
 def try_page(settings: Settings, source: str) -> dict:
     body, url, headers = _load(settings, source)
     found = extract(body, url, headers, settings.body_format)
-    record = {"url": url, "canonical_url": canonicalize(found.canonical_url or url)
-              if (found.canonical_url or url) else None,
-              **{k: v for k, v in asdict(found).items() if k not in ("extra", "canonical_url")}}
+    link = found.canonical_url or url
+    record = {"url": url,
+              "canonical_url": canonicalize(link, settings.tracking_params) if link else None,
+              **{k: v for k, v in asdict(found).items() if k != "canonical_url"}}
     record["authors"] = list(found.authors)
     if found.text and found.language in settings.accepted_languages:
         day = datetime.fromisoformat(found.published).date() if found.published else None

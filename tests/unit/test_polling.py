@@ -65,3 +65,12 @@ def test_adaptive_interval_follows_the_publishing_rate():
     assert adaptive_interval(4, 900, 300, 7200) == 1800  # two new entries per poll
     assert adaptive_interval(None, 900, 300, 7200) == 900  # too few polls to tell
     assert adaptive_interval(0, 900, 300, 7200) == 1800  # nothing new: back off
+
+
+def test_tracking_parameters_are_a_setting():
+    feed = (b'<rss version="2.0"><channel><title>t</title><item><title>a</title>'
+            b"<link>http://s.test/a?campaign=x&amp;id=1</link></item></channel></rss>")
+    default = parse_feed(feed, "http://s.test/rss").entries[0]
+    custom = parse_feed(feed, "http://s.test/rss", tracking=("campaign",)).entries[0]
+    assert default.canonical_url == "http://s.test/a?campaign=x&id=1"
+    assert custom.canonical_url == "http://s.test/a?id=1"

@@ -125,9 +125,10 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
     raw = _model_mentions(texts, model, batch_size)
     results = []
     for text, day, mentions in zip(texts, published, raw, strict=True):
-        entities = canonicalize_mentions(_with_institutions(_without_amounts(mentions, text),
-                                                                text), text)
-        amounts = sorted(find_money(text) + find_percents(text), key=lambda a: a.start)
+        money = find_money(text)
+        entities = canonicalize_mentions(
+            _with_institutions(_without_amounts(mentions, money), text), text)
+        amounts = sorted(money + find_percents(text), key=lambda a: a.start)
         results.append(Annotations(
             entities=tuple(entities), amounts=tuple(amounts),
             dates=tuple(find_dates(text, day)), quotes=tuple(_quotes(text, entities))))
@@ -145,8 +146,7 @@ def _with_institutions(mentions: list[RawMention], text: str) -> list[RawMention
     return sorted(kept + extra, key=lambda m: m.start)
 
 
-def _without_amounts(mentions: list[RawMention], text: str) -> list[RawMention]:
+def _without_amounts(mentions: list[RawMention], money: list[Amount]) -> list[RawMention]:
     """Drop model entities that sit inside a money amount ('dollars' is no MISC)."""
-    spans = [(a.start, a.end) for a in find_money(text)]
     return [m for m in mentions
-            if not any(s <= m.start < e for s, e in spans) and fold(m.text) != ""]
+            if not any(a.start <= m.start < a.end for a in money) and fold(m.text) != ""]
