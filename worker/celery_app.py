@@ -9,11 +9,13 @@ from kombu import Queue
 from worker.logs import configure
 from worker.settings import Settings, get_settings
 
-IO_QUEUE, NLP_QUEUE = "io", "nlp"
+IO_QUEUE, NLP_QUEUE, CONTROL_QUEUE = "io", "nlp", "control"
+# Scheduling has its own queue: 10,000 fetches waiting on `io` never delay a tick. It is
+# consumed by the beat role's embedded worker (and by any worker that lists it).
 ROUTES = {
-    "newsworker.tick": {"queue": IO_QUEUE},
-    "newsworker.sweep": {"queue": IO_QUEUE},
-    "newsworker.retention": {"queue": IO_QUEUE},
+    "newsworker.tick": {"queue": CONTROL_QUEUE},
+    "newsworker.sweep": {"queue": CONTROL_QUEUE},
+    "newsworker.retention": {"queue": CONTROL_QUEUE},
     "newsworker.poll_feed": {"queue": IO_QUEUE},
     "newsworker.fetch_article": {"queue": IO_QUEUE},
     "newsworker.extract_article": {"queue": IO_QUEUE},
@@ -37,7 +39,7 @@ def make_celery(settings: Settings) -> Celery:
     transport = (_embedded_broker_options(settings) if settings.embedded_broker
                  else {"visibility_timeout": 3600})
     app.conf.update(
-        task_queues=[Queue(IO_QUEUE), Queue(NLP_QUEUE)],
+        task_queues=[Queue(IO_QUEUE), Queue(NLP_QUEUE), Queue(CONTROL_QUEUE)],
         task_default_queue=IO_QUEUE,
         task_routes=ROUTES,
         broker_transport_options=transport,

@@ -22,7 +22,7 @@ from worker.pipeline import (
 )
 from worker.settings import get_settings
 from worker.store import repo
-from worker.store.db import dispose_all, session_scope
+from worker.store.db import dispose_all, get_engine, session_scope
 from worker.store.retention import apply_retention
 
 log = logging.getLogger(__name__)
@@ -185,16 +185,18 @@ def sweep() -> int:
             count += 1
     if count:
         log.info("sweep re-enqueued %d stuck articles", count)
+    # Events whose writer died between its commit and their sequencing.
+    repo.sequence_all_events(get_engine(context().db))
     return count
 
 
 @app.task(name="newsworker.retention", **DB_RETRY)
 def retention() -> dict[str, int]:
-    """Hourly: drop old raw pages and, if configured, old articles."""
+    """Hourly: drop old raw pages and poll records and, if configured, old articles."""
     settings = get_settings()
     with session_scope(context().db) as session:
         done = apply_retention(session, repo.now(), settings.retention_raw_html_days,
-                               settings.retention_article_days)
+                               settings.retention_article_days, settings.retention_poll_days)
     if any(done.values()):
         log.info("retention: %s", done)
     return done
