@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, insert, select, union_all, update
+from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.nlp.annotate import Annotations
@@ -50,9 +50,9 @@ def clear_annotations(session: Session, article_id: int) -> None:
 
 def _has_annotations(session: Session, article_id: int) -> bool:
     """Whether the article has stored annotations (a re-fetch, a retry); one indexed probe."""
-    probes = [select(table.id).where(table.article_id == article_id).limit(1)
+    probes = [exists().where(table.article_id == article_id)
               for table in (Mention, Amount, DateMention, Quote)]
-    return session.execute(union_all(*probes).limit(1)).first() is not None
+    return bool(session.scalar(select(or_(*probes))))
 
 
 def _insert_rows(session: Session, table, rows: list[dict]) -> None:
