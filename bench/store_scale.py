@@ -10,6 +10,7 @@ Every URL is on 127.0.0.1 port 9 and every preloaded feed is disabled: nothing i
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 import random
@@ -20,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-
 from pages import body_paragraphs, paragraph_pool, sentence_pool
 
 ENTITIES = 20_000
@@ -55,8 +55,13 @@ COLUMNS = {
 class Generator:
     """Deterministic rows for `count` articles."""
 
-    def __init__(self, count: int, now: datetime, seed: int = 11, bands: int = 20) -> None:
-        self.count, self.now, self.bands = count, now, bands
+    def __init__(self, count: int, now: datetime, sqlite: bool, seed: int = 11,
+                 bands: int = 25) -> None:  # 25 bands: lsh_shape(0.5, 128)
+        self.count, self.bands = count, bands
+        # SQLite gets SQLAlchemy's own text format for stamps (naive UTC), made once here.
+        self.stamp = _sqlite_stamp if sqlite else (lambda value: value)
+        self.now = self.stamp(now)
+        self._now = now
         self.rng = random.Random(seed)
         sentences = sentence_pool(paragraph_pool())
         # 400 distinct bodies, reused: only their size matters to the store.
@@ -64,7 +69,8 @@ class Generator:
                       for _ in range(400)]
         self.sentences = sentences
         # Zipf-like popularity: a few entities in many articles, most in a handful.
-        self.weights = [1 / (rank + 1) ** 1.1 for rank in range(ENTITIES)]
+        self.cum_weights = list(itertools.accumulate(1 / (rank + 1) ** 1.1
+                                                     for rank in range(ENTITIES)))
         self.story_of: dict[int, int] = {}
         self.story_bands: dict[int, list[int]] = {}
 
@@ -73,7 +79,7 @@ class Generator:
 
     def done_at(self, i: int) -> datetime:
         # Article ids grow with time: the newest ones are the last day's.
-        return self.now - timedelta(days=DAYS) * (1 - i / self.count) - timedelta(minutes=1)
+        return self._now - timedelta(days=DAYS) * (1 - i / self.count) - timedelta(minutes=1)
 
     def feeds(self) -> Iterator[tuple]:
         for i in range(1, FEEDS + 1):
@@ -94,24 +100,25 @@ class Generator:
             else:
                 story += 1
                 self.story_of[i] = story
-                yield (story, i, self.done_at(i))
+                yield (story, i, self.stamp(self.done_at(i)))
 
     def articles(self) -> Iterator[tuple]:
         for i in range(1, self.count + 1):
             text = self.texts[i % len(self.texts)]
-            stamp = self.done_at(i)
+            done = self.done_at(i)
+            stamp = self.stamp(done)
             url = f"http://127.0.0.1:9/preload/a/{i}"
             yield (i, url, url, 1 + i % FEEDS, "done", stamp, 1, f"Titre {i}", "[]",
-                   f"Titre de l'article {i}", '["Rédaction"]', stamp.isoformat(), "Preload",
+                   f"Titre de l'article {i}", '["Rédaction"]', done.isoformat(), "Preload",
                    "fr", "[]", "[]", text, text, "page", False,
                    hashlib.sha256(str(i).encode()).hexdigest(), self.rng.randbytes(1024),
-                   self.story_of[i], stamp - timedelta(minutes=3), stamp, stamp)
+                   self.story_of[i], self.stamp(done - timedelta(minutes=3)), stamp, stamp)
 
     def per_article(self) -> Iterator[tuple[str, tuple]]:
         """Rows of the per-article tables, tagged with their table."""
         rng = self.rng
         for i in range(1, self.count + 1):
-            stamp, url = self.done_at(i), f"http://127.0.0.1:9/preload/a/{i}"
+            stamp, url = self.stamp(self.done_at(i)), f"http://127.0.0.1:9/preload/a/{i}"
             yield "article_urls", (i, url, i, 1 + i % FEEDS, stamp)
             yield "pages", (i, url, 200, '{"content-type": "text/html"}', stamp)
             yield "text_hashes", (hashlib.sha256(str(i).encode()).hexdigest(), i)
@@ -132,7 +139,7 @@ class Generator:
         return own
 
     def _annotations(self, i: int, rng: random.Random) -> Iterator[tuple[str, tuple]]:
-        entities = set(rng.choices(range(1, ENTITIES + 1), self.weights, k=12))
+        entities = set(rng.choices(range(1, ENTITIES + 1), cum_weights=self.cum_weights, k=12))
         for entity in entities:
             for n in range(rng.randint(1, 5)):
                 sentence = rng.choice(self.sentences)
@@ -147,10 +154,8 @@ class Generator:
 
 # --- writing ----------------------------------------------------------------------------------
 
-def _sqlite_value(value):
-    if isinstance(value, datetime):  # SQLAlchemy's SQLite format: naive UTC
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
+def _sqlite_stamp(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 class Writer:
@@ -162,7 +167,9 @@ class Writer:
         self.raw = self.engine.raw_connection()
         self.buffers: dict[str, list[tuple]] = {}
         if self.sqlite:
+            # A big page cache: 2 million random LSH band keys thrash the default 2 MB one.
             self.raw.execute("PRAGMA synchronous=OFF")
+            self.raw.execute("PRAGMA cache_size=-400000")
 
     def add(self, table: str, row: tuple) -> None:
         buffer = self.buffers.setdefault(table, [])
@@ -179,8 +186,7 @@ class Writer:
         cursor = self.raw.cursor()
         if self.sqlite:
             marks = ", ".join("?" * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({marks})",
-                               [tuple(_sqlite_value(v) for v in row) for row in rows])
+            cursor.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({marks})", rows)
         else:
             with cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                 for row in rows:
@@ -197,8 +203,8 @@ class Writer:
 def preload(url: str, count: int) -> dict:
     """Bulk-load `count` articles into the migrated, empty database at `url`."""
     started = time.perf_counter()
-    gen = Generator(count, datetime.now(UTC))
     writer = Writer(url)
+    gen = Generator(count, datetime.now(UTC), writer.sqlite)
     for table, rows in (("feeds", gen.feeds()), ("entities", gen.entities()),
                         ("stories", gen.stories()), ("articles", gen.articles())):
         for row in rows:
@@ -304,17 +310,42 @@ def database_bytes(url: str) -> int:
     return int(size)
 
 
-if __name__ == "__main__":  # quick look: BENCH_STORE_ARTICLES articles into a fresh SQLite
+def fresh_pg(admin_url: str, name: str) -> str:
+    """A new empty PostgreSQL database `name` (dropped first if it exists); its URL."""
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg(admin_url: str, name: str) -> None:
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+if __name__ == "__main__":  # a quick look: BENCH_STORE_ARTICLES articles, SQLite or PostgreSQL
+    import sys
     import tempfile
 
     from worker.store.migrate import upgrade
 
     n = int(os.environ.get("BENCH_STORE_ARTICLES", "10000"))
+    pg_admin = sys.argv[1] if len(sys.argv) > 1 else None
     with tempfile.TemporaryDirectory() as tmp:
-        db = f"sqlite:///{tmp}/store.db"
+        db = fresh_pg(pg_admin, "newsworker_bench_store") if pg_admin else \
+            f"sqlite:///{tmp}/store.db"
         upgrade(db)
         print(preload(db, n))
         print(database_bytes(db) / n, "bytes per article")
         for query, result in query_latencies(db, n).items():
             print(query, {k: v for k, v in result.items() if k != "plan"})
             print(result["plan"])
+        if pg_admin:
+            from worker.store.db import dispose_all
+
+            dispose_all()
+            drop_pg(pg_admin, "newsworker_bench_store")

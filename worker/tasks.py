@@ -10,7 +10,7 @@ from celery.signals import worker_init, worker_process_init
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from worker import feedsfile
-from worker.celery_app import NLP_QUEUE, app
+from worker.celery_app import IO_QUEUE, NLP_QUEUE, app
 from worker.feedpoll import poll_feed
 from worker.ingest import load_and_sync, make_context
 from worker.pipeline import (
@@ -20,6 +20,7 @@ from worker.pipeline import (
     extract_article,
     fetch_article,
 )
+from worker.queues import queue_depths
 from worker.settings import get_settings
 from worker.store import repo
 from worker.store.db import dispose_all, get_engine, session_scope
@@ -102,16 +103,27 @@ def reload_feeds_if_changed() -> None:
     log.info("feeds file loaded: %d feeds", len(feeds.feeds))
 
 
+CLAIM_BATCH, MAX_QUEUED_POLLS = 500, 2000
+
+
 @app.task(name="newsworker.tick", **DB_RETRY)
 def tick() -> int:
     """Beat's heartbeat: reload feeds.yaml if it changed, then enqueue a poll per due feed."""
     reload_feeds_if_changed()
-    with session_scope(context().db) as session:
-        due = repo.claim_due_feeds(session, repo.now(),
-                                   lease_seconds=get_settings().poll_lease_seconds)
-    for feed_id in due:
-        poll.delay(feed_id)
-    return len(due)
+    settings, total = get_settings(), 0
+    # Thousands of feeds due at once: one batch, then more while io has room. Polls
+    # queued beyond what the io workers drain within a claim's lease would be claimed
+    # twice; the next tick takes the rest.
+    while True:
+        with session_scope(context().db) as session:
+            due = repo.claim_due_feeds(session, repo.now(), limit=CLAIM_BATCH,
+                                       lease_seconds=settings.poll_lease_seconds)
+        for feed_id in due:
+            poll.delay(feed_id)
+        total += len(due)
+        if len(due) < CLAIM_BATCH or \
+                (queue_depths(settings).get(IO_QUEUE) or 0) >= MAX_QUEUED_POLLS:
+            return total
 
 
 @app.task(name="newsworker.poll_feed", **DB_RETRY)
