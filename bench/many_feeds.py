@@ -211,12 +211,16 @@ def cycle(newsworker: str, env: dict, db_url: str, folder: Path, count: int,
             outcomes = dict(conn.execute(sa.text(
                 "SELECT outcome, count(*) FROM polls WHERE started_at >= :t GROUP BY outcome"),
                 {"t": started_at}).all())
-            last = conn.execute(sa.text("SELECT max(started_at) FROM polls")).scalar()
+            first, last = conn.execute(sa.text("SELECT min(started_at), max(started_at) "
+                                               "FROM polls WHERE started_at >= :t"),
+                                       {"t": started_at}).one()
     finally:
         _stop(procs)
         meter.engine.dispose()
     elapsed = (last - started_at).total_seconds() if last else time.monotonic() - started
-    return {"feeds": count, "polled": done, "seconds": elapsed, "outcomes": outcomes,
+    startup = (first - started_at).total_seconds() if first else elapsed
+    return {"feeds": count, "polled": done, "seconds": elapsed, "startup_s": startup,
+            "outcomes": outcomes,
             "cpu_service": sum(cpu.values()), "cpu_roles": cpu,
             "cpu_postgres": sum(meter.backends.values()),
             "cpu_redis": (CpuMeter.tree(redis_pid) - redis_before) if redis_pid else None}
