@@ -197,7 +197,7 @@ def cycle(newsworker: str, env: dict, db_url: str, folder: Path, count: int,
              for name, args in (("beat", ["--role", "beat"]),
                                 ("worker-io", ["--role", "worker", "--queues", "io",
                                                "--concurrency", "4"]))}
-    done, cpu = 0, {}
+    done, cpu, at_first_poll = 0, {}, None
     try:
         with meter.engine.connect() as conn:
             while time.monotonic() - started < timeout:
@@ -206,6 +206,8 @@ def cycle(newsworker: str, env: dict, db_url: str, folder: Path, count: int,
                 cpu = {name: CpuMeter.tree(p.pid) for name, p in procs.items()}
                 done = polled(conn, started_at)
                 conn.rollback()
+                if done and at_first_poll is None:  # the start's CPU: imports, feeds sync
+                    at_first_poll = (sum(cpu.values()), sum(meter.backends.values()), done)
                 if done >= count:
                     break
             outcomes = dict(conn.execute(sa.text(
@@ -219,7 +221,9 @@ def cycle(newsworker: str, env: dict, db_url: str, folder: Path, count: int,
         meter.engine.dispose()
     elapsed = (last - started_at).total_seconds() if last else time.monotonic() - started
     startup = (first - started_at).total_seconds() if first else elapsed
+    start_cpu, start_pg, start_done = at_first_poll or (0.0, 0.0, 0)
     return {"feeds": count, "polled": done, "seconds": elapsed, "startup_s": startup,
+            "startup_cpu": start_cpu + start_pg, "polled_at_startup_sample": start_done,
             "outcomes": outcomes,
             "cpu_service": sum(cpu.values()), "cpu_roles": cpu,
             "cpu_postgres": sum(meter.backends.values()),

@@ -140,9 +140,11 @@ def feeds_section(f: dict) -> str:
             f"({', '.join(f'{k} {v:.0f} s' for k, v in r['cpu_roles'].items())}), "
             f"PostgreSQL backends {r['cpu_postgres']:.0f} s, redis-server "
             f"{r['cpu_redis'] or 0:.0f} s (shared with other users of this Redis); "
-            f"{1000 * cpu / r['feeds']:.1f} ms of CPU per feed poll\n"
-            f"- 100,000 feeds, extrapolated linearly (per-poll cost and rate measured here, "
-            f"startup counted once): **{r['extrapolated_s'] / 60:.0f} min** per cycle, "
+            f"{r['cpu_per_poll_ms']:.1f} ms of CPU per feed poll after the start "
+            f"(the start — imports, feeds file load and sync — cost {r['startup_s']:.0f} s "
+            f"and {r['startup_cpu']:.0f} CPU-s)\n"
+            f"- 100,000 feeds, extrapolated linearly (start and per-poll cost both scaled "
+            f"from this run): **{r['extrapolated_s'] / 60:.0f} min** per cycle, "
             f"**{r['extrapolated_cpu_s'] / 60:.0f} CPU-minutes** — "
             f"{r['extrapolated_cpu_s'] / CYCLE_TARGET_S:.1f} of the 2 cores over 15 minutes\n")
 

@@ -458,12 +458,16 @@ def many_feeds_step(work: Path, count: int) -> dict:
 
     result = many_feeds.run(NEWSWORKER, PG_ADMIN, REDIS, work, count,
                             float(os.environ.get("BENCH_FEEDS_TIMEOUT", "1500")))
-    # Per-poll rate and CPU after the start (feeds file load and sync, process start).
-    startup = result["startup_s"]
+    # Rate and CPU per poll after the start (feeds file load and sync, process start),
+    # then scaled to 100,000 feeds; the start is counted once, scaled like the sync.
+    startup, scale = result["startup_s"], 100_000 / count
+    polls = max(count - result["polled_at_startup_sample"], 1)
     per_feed = max(result["seconds"] - startup, 1e-9) / count
-    result["extrapolated_s"] = startup * 100_000 / count + per_feed * 100_000
+    result["extrapolated_s"] = startup * scale + per_feed * 100_000
     cpu = result["cpu_service"] + result["cpu_postgres"] + (result["cpu_redis"] or 0)
-    result["extrapolated_cpu_s"] = cpu * 100_000 / count
+    result["cpu_per_poll_ms"] = 1000 * (cpu - result["startup_cpu"]) / polls
+    result["extrapolated_cpu_s"] = result["startup_cpu"] * scale + \
+        result["cpu_per_poll_ms"] * 100
     return result
 
 
