@@ -48,7 +48,18 @@ class Settings(BaseSettings):
     min_interval_seconds: int = Field(default=300, ge=10)
     max_interval_seconds: int = Field(default=7200, ge=60)
     scheduler_tick_seconds: int = 30
-    stuck_after_seconds: int = 600
+    # An article unfinished this long (and no longer leased) is sent again by the sweep;
+    # a step's lease on an article lasts as long.
+    stuck_after_seconds: int = Field(default=600, ge=1)
+    # Attempts of one step on one article (or of one poll) before it ends as a failure:
+    # bounds inputs that keep failing, time out, or kill their worker.
+    max_attempts: int = Field(default=3, ge=1)
+    # First wait before a failed fetch is tried again; doubles at each attempt.
+    retry_delay_seconds: float = Field(default=10.0, ge=0)
+    # Celery's limits on one task: the soft one raises inside the task, the hard one
+    # kills the worker process.
+    task_soft_time_limit: float = Field(default=300, gt=0)
+    task_time_limit: float = Field(default=360, gt=0)
     # A claimed feed whose poll never reports back (dead worker) is due again after this.
     poll_lease_seconds: int = Field(default=120, ge=5)
     max_entries_per_poll: int = 500

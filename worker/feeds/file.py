@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 
 from worker.errors import ConfigError
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 DEFAULT_INTERVAL = 900
 
 
