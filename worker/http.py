@@ -236,7 +236,9 @@ class HttpClient:
                     status, resp_headers, body = self._request(
                         current, target, headers, max_bytes, deadline, truncate)
             except TimeoutError as exc:
-                raise FetchError(str(exc), reason="host_busy", transient=True) from exc
+                # retry_after: by then the host's delay has passed (a long Crawl-delay).
+                raise FetchError(str(exc), reason="host_busy", transient=True,
+                                 retry_after=delay) from exc
             if status in REDIRECTS and "location" in resp_headers:
                 target_url = urljoin(current, resp_headers["location"])
                 if len(hops) >= self.settings.max_redirects or target_url in hops \

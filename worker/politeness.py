@@ -134,7 +134,8 @@ def parse_robots(status: int, body: bytes) -> RobotsRules:
     if status >= 400:
         return RobotsRules()
     # Protego implements the RFC's matching: * and $, the longest match wins, allow on a tie.
-    return RobotsRules(Protego.parse(body.decode("utf-8", errors="replace")))
+    # utf-8-sig: a byte order mark would otherwise hide the first User-agent line.
+    return RobotsRules(Protego.parse(body.decode("utf-8-sig", errors="replace")))
 
 
 class RobotsCache:

@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     robots_cache_seconds: int = 3600
     robots_retry_seconds: int = Field(default=300, ge=1)
     # A robots.txt Crawl-delay raises the per-host delay for that host, up to this cap.
-    max_crawl_delay_seconds: float = Field(default=60.0, ge=0)
+    # Kept under total_timeout: a request that cannot start before its deadline fails as
+    # host_busy (transient, retry_after = the delay) instead of waiting.
+    max_crawl_delay_seconds: float = Field(default=20.0, ge=0)
 
     # Scheduling. Adaptive feeds move between the min and max interval with their rate.
     min_interval_seconds: int = Field(default=300, ge=10)
