@@ -9,10 +9,15 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Parameters that only say where a click came from and never select content: dropped from
+# article URLs. Names that may select content on some site (ref, from, origin, share,
+# partner, cmp, fs, id...) are NOT here: a feed whose site uses one for tracking lists it
+# in its own `strip_params` (feeds.yaml). Glob patterns, matched case-insensitively.
 DEFAULT_TRACKING_PARAMS = (
-    "utm_*", "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "xtor", "at_*",
-    "_ga", "igshid", "ref", "ref_src", "cmp", "ocid", "icid", "origin", "from", "sr_share",
-    "fs", "share", "partner", "amp_*", "ns_*", "wt_*", "oref",
+    "utm_*", "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid",
+    "twclid", "ttclid", "li_fat_id", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok",
+    "xtor", "at_*", "_ga", "_gl", "igshid", "igsh",
+    "ns_campaign", "ns_mchannel", "ns_source", "ns_linkname", "ns_fee", "wt_mc", "wt_zmc",
 )
 
 
@@ -42,7 +47,14 @@ class Settings(BaseSettings):
     # at once per host; shared through Redis when the broker is Redis.
     per_host_delay_seconds: float = Field(default=1.0, ge=0)
     per_host_concurrency: int = Field(default=2, ge=1)
+    # robots.txt (RFC 9309) is kept this long per origin; one that could not be fetched
+    # (5xx, 429, network error) disallows the whole origin until a retry after the second.
     robots_cache_seconds: int = 3600
+    robots_retry_seconds: int = Field(default=300, ge=1)
+    # A robots.txt Crawl-delay raises the per-host delay for that host, up to this cap.
+    # Kept under total_timeout: a request that cannot start before its deadline fails as
+    # host_busy (transient, retry_after = the delay) instead of waiting.
+    max_crawl_delay_seconds: float = Field(default=20.0, ge=0)
 
     # Scheduling. Adaptive feeds move between the min and max interval with their rate.
     min_interval_seconds: int = Field(default=300, ge=10)
