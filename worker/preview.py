@@ -23,7 +23,7 @@ def _load(settings: Settings, source: str) -> tuple[bytes, str | None, dict[str,
     ctx = make_context(settings)
     try:
         page = ctx.http.get(source, max_bytes=settings.max_page_bytes, allowed_types=PAGE_TYPES,
-                            allow_private=ctx.allow_private)
+                            allow_private=ctx.allow_private, respect_robots=True)
     finally:
         ctx.close()
     return page.body, page.url, page.headers
@@ -34,10 +34,11 @@ def preview(settings: Settings, source: str) -> dict:
     body, url, headers = _load(settings, source)
     found = extract(body, url, headers, settings.body_format)
     link = found.canonical_url or url
+    canonical = canonicalize(link, tracking=settings.tracking_params) if link else None
     fields = {**{name: getattr(found, name) for name in record.ARTICLE_FIELDS
                  if hasattr(found, name)},
               "url": url or source, "final_url": url, "extraction": "page",
-              "canonical_url": canonicalize(link, settings.tracking_params) if link else None}
+              "canonical_url": canonical}
     ann = None
     if found.text and found.language in settings.accepted_languages:
         day = datetime.fromisoformat(found.published).date() if found.published else None

@@ -76,7 +76,7 @@ def fetch(self, article_id: int) -> str:
     outcome = fetch_step.run(context(), article_id, owner=self.request.id)
     if outcome is Outcome.ADVANCED:
         annotate.delay(article_id)  # a duplicate is done already: that task skips it
-    elif outcome is Outcome.RETRY:
+    elif outcome in (Outcome.RETRY, Outcome.POSTPONED):
         first = get_settings().retry_delay_seconds
         wait = min(600.0, first * 2 ** self.request.retries) * random.uniform(0.8, 1.2)
         raise self.retry(countdown=wait, max_retries=None)  # the claim bounds attempts

@@ -3,7 +3,7 @@
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from worker.feedsfile import load
+from worker.feeds.file import load
 from worker.settings import DEFAULT_TRACKING_PARAMS
 from worker.urls import canonicalize, resolve
 

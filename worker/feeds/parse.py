@@ -64,7 +64,7 @@ def _to_entry(raw, base_url: str, tracking: tuple[str, ...]) -> Entry | None:
         return None
     return Entry(
         link=url,
-        canonical_url=canonicalize(url, tracking),
+        canonical_url=canonicalize(url, tracking=tracking),
         guid=guid,
         title=(raw.get("title") or None),
         summary=(raw.get("summary") or None),

@@ -32,6 +32,7 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"  # not in the expected state, or leased: another run has it
     FAILED = "failed"  # permanent failure, recorded with its reason
     RETRY = "retry"  # the attempt failed and was counted; try again later
+    POSTPONED = "postponed"  # the site asked us to wait; the attempt is not counted
 
 
 def local_owner() -> str:
@@ -49,3 +50,10 @@ def attempt_failed(db: str, article_ids: list[int], step: str, exc: BaseExceptio
     with session_scope(db) as session:
         repo.record_error(session, article_ids, message)
     return Outcome.RETRY
+
+
+def postponed(db: str, article_ids: list[int], why: str) -> Outcome:
+    """Give the attempt back: the site asked us to wait, the article is not at fault."""
+    with session_scope(db) as session:
+        repo.give_back(session, article_ids, why)
+    return Outcome.POSTPONED

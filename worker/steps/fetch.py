@@ -18,7 +18,7 @@ from worker.context import Context
 from worker.errors import ExtractionError, FetchError
 from worker.extract import Extracted, detect_language, extract
 from worker.http import PAGE_TYPES, Fetched
-from worker.steps import DATABASE_DOWN, Outcome, attempt_failed, local_owner
+from worker.steps import DATABASE_DOWN, Outcome, attempt_failed, local_owner, postponed
 from worker.store import feeds, repo, stories
 from worker.store.db import session_scope
 from worker.urls import canonicalize, is_http_url
@@ -39,6 +39,7 @@ class Job:
     entry_title: str | None
     feed_text: str
     respect_robots: bool
+    tracking: tuple[str, ...]  # the service's tracking parameters and the feed's own
     page: Fetched | None  # a page kept from an earlier attempt
 
 
@@ -75,7 +76,8 @@ def _claim(ctx: Context, article_id: int, owner: str) -> Job | Outcome:
                            headers=dict(page.headers or {}), elapsed=0.0)
         return Job(article_id, article.url, article.canonical_url, article.entry_title,
                    feed_text(article.entry_content, article.entry_summary),
-                   feed.respect_robots if feed else True, kept)
+                   feed.respect_robots if feed else True,
+                   (*ctx.settings.tracking_params, *(feed.strip_params if feed else ())), kept)
 
 
 def _fetch_and_extract(ctx: Context, job: Job) -> Outcome:
@@ -85,6 +87,10 @@ def _fetch_and_extract(ctx: Context, job: Job) -> Outcome:
             with metrics.timed("fetch"):
                 page = _get(ctx, job)
         except FetchError as exc:
+            if exc.transient and exc.retry_after is not None:
+                # The site asked us to wait (429/503, busy host, robots.txt down): not
+                # the article's fault, so the attempt is given back.
+                return postponed(ctx.db, [job.article_id], str(exc))
             if exc.transient:
                 return attempt_failed(ctx.db, [job.article_id], STEP, exc)
             return _failed(ctx, job.article_id, exc.reason, str(exc))
@@ -103,12 +109,9 @@ def _fetch_and_extract(ctx: Context, job: Job) -> Outcome:
 
 
 def _get(ctx: Context, job: Job) -> Fetched:
-    if job.respect_robots and not ctx.http.robots.allowed(job.url,
-                                                         allow_private=ctx.allow_private):
-        raise FetchError(f"robots.txt disallows {job.url}", reason="robots_disallowed")
     return ctx.http.get(job.url, max_bytes=ctx.settings.max_page_bytes,
                         allowed_types=PAGE_TYPES, allow_private=ctx.allow_private,
-                        accept=PAGE_ACCEPT)
+                        respect_robots=job.respect_robots, accept=PAGE_ACCEPT)
 
 
 def _store(ctx: Context, job: Job, page: Fetched, found: Extracted, text: str, body: str,
@@ -124,12 +127,12 @@ def _store(ctx: Context, job: Job, page: Fetched, found: Extracted, text: str, b
                   tags=list(found.tags), text=text, body=body, extraction=source,
                   paywalled=found.paywalled, text_hash=dedup.text_hash(text),
                   final_url=page.url)
-    canonical = _page_canonical(ctx, found)
+    canonical = _page_canonical(found, job.tracking)
     with metrics.timed("write"), session_scope(ctx.db) as session:
         if ctx.settings.keep_raw_html and job.page is None:
             repo.save_page(session, job.article_id, page.url, page.status, page.headers,
                            zlib.compress(page.body, 6))
-        known_as = [canonicalize(u, ctx.settings.tracking_params)
+        known_as = [canonicalize(u, tracking=job.tracking)
                     for u in (page.url, job.url) if is_http_url(u)]
         original = dedup.original_of(session, job.article_id, fields["text_hash"], canonical,
                                      job.canonical_url, known_as)
@@ -155,10 +158,10 @@ def _advance(session, job: Job, to_state: str, **fields) -> bool:
                for state in STATES)
 
 
-def _page_canonical(ctx: Context, found: Extracted) -> str | None:
+def _page_canonical(found: Extracted, tracking: tuple[str, ...]) -> str | None:
     if not found.canonical_url or not is_http_url(found.canonical_url):
         return None
-    return canonicalize(found.canonical_url, ctx.settings.tracking_params)
+    return canonicalize(found.canonical_url, tracking=tracking)
 
 
 def _failed(ctx: Context, article_id: int, reason: str, message: str) -> Outcome:

@@ -57,7 +57,7 @@ def _poll(ctx: Context, feed_id: int) -> PollResult:
         fetched = ctx.http.get(claim.url, max_bytes=ctx.settings.max_feed_bytes,
                                etag=claim.etag, last_modified=claim.last_modified,
                                allowed_types=FEED_TYPES, allow_private=ctx.allow_private,
-                               accept=FEED_ACCEPT)
+                               respect_robots=claim.respect_robots, accept=FEED_ACCEPT)
         parsed = None if fetched.not_modified else parse_feed(
             fetched.body, fetched.url, ctx.settings.max_entries_per_poll,
             fetched.headers.get("content-type"), tracking)

@@ -83,6 +83,7 @@ class PollClaim:
     last_modified: str | None
     strip_params: tuple[str, ...]
     tags: tuple[str, ...]
+    respect_robots: bool
     attempts: int
 
 
@@ -99,7 +100,7 @@ def claim_poll(session: Session, feed_id: int) -> PollClaim | None:
         return None
     return PollClaim(feed_id, feed.current_url or feed.url, feed.etag, feed.last_modified,
                      tuple(feed.strip_params or ()), tuple(feed.tags or ()),
-                     feed.poll_attempts)
+                     feed.respect_robots, feed.poll_attempts)
 
 
 def new_entries_per_hour(session: Session, feed_id: int, since: datetime) -> float | None:

@@ -236,6 +236,13 @@ def record_error(session: Session, article_ids: list[int], error: str) -> None:
         last_error=error[:2000], lease_until=None, lease_owner=None))
 
 
+def give_back(session: Session, article_ids: list[int], why: str) -> None:
+    """Free the lease and uncount the attempt: the site asked to wait (429, busy host)."""
+    session.execute(update(Article).where(Article.id.in_(article_ids), Article.attempts > 0)
+                    .values(attempts=Article.attempts - 1, last_error=why[:2000],
+                            lease_until=None, lease_owner=None))
+
+
 def release(session: Session, article_ids: list[int], owner: str) -> None:
     """Give back leases at once (an interrupted batch) instead of at their expiry."""
     session.execute(update(Article).where(Article.id.in_(article_ids),
