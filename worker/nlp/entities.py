@@ -162,10 +162,21 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
     return groups
 
 
+def _initials(key: str) -> str:
+    return "".join(t[0] for t in re.split(r"[\s-]+", key) if t)
+
+
 def _full_form(key: str, groups: dict[str, _Group]) -> str | None:
-    """The one longer person name containing this short form ('Blinken', 'Oliver'), if unique."""
+    """The one longer person name containing this short form ('Blinken', 'Oliver'), if unique;
+    or whose initials it is ('DSK' for Dominique Strauss-Kahn)."""
     tokens = key.split()
     candidates = set()
+    if len(tokens) == 1 and 2 <= len(key) <= 4 and any(
+            f.isupper() for f in groups[key].forms):
+        candidates = {k for k, g in groups.items() if g.label == "PER" and k != key
+                      and len(k.split()) > 1 and _initials(k) == key}
+        if len(candidates) == 1:
+            return candidates.pop()
     for other_key, other in groups.items():
         other_tokens = other_key.split()
         if other.label != "PER" or len(other_tokens) <= len(tokens):
