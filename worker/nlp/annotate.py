@@ -12,7 +12,7 @@ from worker.nlp.entities import (
     canonicalize_mentions,
     find_institutions,
 )
-from worker.nlp.model import CHUNK_CHARS, load_model
+from worker.nlp.model import CHUNK_CHARS, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
 from worker.nlp.quotes import find_quote_spans
 from worker.nlp.speakers import attribute, person_genders
@@ -96,7 +96,8 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
     for text, day, mentions, morph in zip(texts, published, raw, morphs, strict=True):
         money = find_money(text)
         entities = canonicalize_mentions(
-            _with_institutions(_without_amounts(mentions, money), text), text)
+            _with_institutions(_without_amounts(mentions, money), text), text,
+            load_lexicon(model))
         amounts = sorted(money + find_percents(text), key=lambda a: a.start)
         results.append(Annotations(
             entities=tuple(entities), amounts=tuple(amounts),
