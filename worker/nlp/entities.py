@@ -167,6 +167,8 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
         if re.search(r"(?:maladie|syndrome|prix|loi)\s+(?:de\s+|d[’'])$", before, re.I):
             continue  # "maladie d'Alzheimer", "prix Goncourt": named after, not an entity
         label = relabel(m.label, key, before)
+        if re.match(r"\s*[,(]\s*\d{1,3}\s*ans\b", text[m.end:m.end + 12]):
+            label = "PER"  # "Aseel (11 ans)", "Zakaria Shehab, 37 ans": a person's age
         g = groups.setdefault(key, _Group(key, Counter(), Counter(), []))
         g.labels[label] += 1
         g.forms[name] += 1
@@ -216,6 +218,9 @@ RATING = re.compile(r"[A-Za-z]{1,4}\d{1,2}[a-z+-]?")
 SENTENCE_OPENERS = ".!?…:;\n«“\"—–-"
 # Plural team names the model takes for places or people: "les Hawks", "les Red Devils".
 TEAM = re.compile(r"\bles\s+$")
+
+
+LOCATIVE = re.compile(r"\b(?:à|dans|vers|depuis|près\s+de|habite\s+à)\s+$")
 
 
 def _position_capitalised(text: str, start: int) -> bool:
@@ -281,6 +286,10 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
     """
     groups = _group(mentions, text)
     groups = {k: g for k, g in groups.items() if not _is_noise(g, text, lexicon)}
+    for g in groups.values():
+        if g.label == "PER" and " " not in g.key and all(
+                LOCATIVE.search(text[max(0, m.start - 12):m.start]) for m in g.mentions):
+            g.labels["LOC"] += sum(g.labels.values())  # "habite à Jabalia": a place
     for g in groups.values():
         team = _team_label(g, text, lexicon)
         if team != g.label:
