@@ -173,7 +173,7 @@ def attributed_after(text: str, end: int) -> re.Match | None:
 def _is_title(words: list[str]) -> bool:
     """“The Wall Street Journal”, "Standard TV": every word capitalised."""
     significant = [w for w in words if len(w) > 3 or w[:1].isupper()]
-    return bool(significant) and all(w[:1].isupper() for w in significant)
+    return len(significant) >= 2 and all(w[:1].isupper() for w in significant)
 
 
 def _keep(text: str, span: QuoteSpan) -> bool:
