@@ -12,10 +12,11 @@ from spacy.language import Language
 
 log = logging.getLogger(__name__)
 
-# The parser and lemmatizer cost most of the time and NER does not use them; the small
-# "senter" gives sentence boundaries for the mentions' sentences. The morphologizer (and the
-# tok2vec it listens to) stays: the gender of first names resolves "a-t-elle dit".
-NOT_NEEDED = ("parser", "lemmatizer", "attribute_ruler")
+# The parser, lemmatizer and morphologizer cost most of the time and NER does not use them;
+# the small "senter" gives sentence boundaries for the mentions' sentences. The
+# morphologizer's first-name genders were tried for "a-t-elle dit": +120 ms CPU per article
+# and no better speakers on the real corpus than titles and determiners (speakers.py).
+NOT_NEEDED = ("parser", "lemmatizer", "morphologizer", "attribute_ruler", "tok2vec")
 # Texts are cut into chunks below this many characters before they reach the model.
 CHUNK_CHARS = 100_000
 
