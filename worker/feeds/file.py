@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 
 from worker.errors import ConfigError
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 DEFAULT_INTERVAL = 900
 
 
@@ -25,6 +25,9 @@ class FeedSpec:
     enabled: bool = True
     respect_robots: bool = True
     adaptive: bool = False
+    # Query parameters (glob patterns) dropped from this feed's article URLs, on top of the
+    # service's pure-tracking list: canonicalize(url, spec.strip_params).
+    strip_params: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,8 @@ def load(path: Path) -> FeedsFile:
             tags=tuple(dict.fromkeys([*defaults.get("tags", []), *item.get("tags", [])])),
             enabled=bool(merged.get("enabled", True)),
             respect_robots=bool(merged.get("respect_robots", True)),
-            adaptive=bool(merged.get("adaptive", False))))
+            adaptive=bool(merged.get("adaptive", False)),
+            strip_params=tuple(dict.fromkeys([*defaults.get("strip_params", []),
+                                              *item.get("strip_params", [])]))))
     return FeedsFile(feeds=specs,
                      allow_private_networks=bool(defaults.get("allow_private_networks", False)))
