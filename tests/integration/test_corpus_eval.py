@@ -26,7 +26,7 @@ if not (CORPUS / "score.py").exists() and os.environ.get("CI") != "true":
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory) -> dict[str, float]:
     from worker.settings import Settings
-    from worker.tryout import try_page
+    from worker.preview import preview
 
     spec = importlib.util.spec_from_file_location("corpus_score", CORPUS / "score.py")
     scorer = importlib.util.module_from_spec(spec)
@@ -37,7 +37,7 @@ def figures(tmp_path_factory) -> dict[str, float]:
     def predict(_cmd: str, gold: dict) -> dict:
         page = folder / "page.html"
         page.write_text(scorer.page(gold), encoding="utf-8")
-        record = json.loads(json.dumps(try_page(settings, str(page)), default=str))
+        record = json.loads(json.dumps(preview(settings, str(page)), default=str))
         return {"entities": [(e["label"], e["canonical_name"]) for e in record["entities"]],
                 "amounts": record["amounts"], "quotes": record["quotes"]}
 
