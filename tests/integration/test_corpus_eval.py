@@ -25,8 +25,8 @@ if not (CORPUS / "score.py").exists() and os.environ.get("CI") != "true":
 
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory) -> dict[str, float]:
-    from worker.settings import Settings
     from worker.preview import preview
+    from worker.settings import Settings
 
     spec = importlib.util.spec_from_file_location("corpus_score", CORPUS / "score.py")
     scorer = importlib.util.module_from_spec(spec)
