@@ -3,6 +3,7 @@ no secret has a default; monitoring is protected and published on the loopback o
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -224,3 +225,33 @@ def test_resolve_rejects_unknown_commands_and_options():
         resolve(["db", "downgrade-everything"])
     with pytest.raises(Exception, match="bogus"):
         resolve(["run", "--bogus"])
+
+
+def _exported_series() -> set[str]:
+    """The series names newsworker's metrics endpoint can show."""
+    import re
+
+    from prometheus_client import REGISTRY
+
+    import worker.metrics
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
+    names = {family.name + suffix for family in REGISTRY.collect()
+             if family.name.startswith("newsworker_")
+             for suffix in suffixes.get(family.type, ("",))}
+    # The gauges are built at each scrape from the database and the broker: read their names
+    # from the collector rather than run it (it would open the broker of this process).
+    source = Path(worker.metrics.__file__).read_text(encoding="utf-8")
+    return names | set(re.findall(r'GaugeMetricFamily\("(newsworker_\w+)"', source))
+
+
+def test_dashboard_queries_only_exported_metrics():
+    import re
+
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json")
+                           .read_text(encoding="utf-8"))
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    used = {name for expr in exprs for name in re.findall(r"\bnewsworker_\w+", expr)}
+    exported = _exported_series()
+    assert {"newsworker_queue_depth", "newsworker_articles_total"} <= exported
+    assert used and used <= exported, used - exported
