@@ -188,6 +188,8 @@ def test_no_secret_has_a_default():
     defaults = Settings(_env_file=None)
     assert defaults.user_agent_contact == "" and defaults.database_url == ""
     assert defaults.user_agent() == f"newsworker/{worker.__version__}"
+    operator = Settings(_env_file=None, user_agent_contact="mailto:ops@example.org")
+    assert operator.user_agent() == f"newsworker/{worker.__version__} (+mailto:ops@example.org)"
 
 
 def test_every_metrics_port_is_scraped():
