@@ -101,7 +101,7 @@ def ingest(once: bool = typer.Option(True, "--once/--no-once",
                                      help="One pass, in-process, no broker (the only mode)."),
            feeds: Path = typer.Option(None, "--feeds", help="Feeds file (default: setting).")):
     """Poll every enabled feed once and process what it brings, in this process."""
-    from worker.feedsfile import FeedsFileError
+    from worker.feeds.file import FeedsFileError
     from worker.ingest import ingest_once
 
     if not once:
@@ -136,7 +136,7 @@ def ingest(once: bool = typer.Option(True, "--once/--no-once",
 @feeds_app.command("check")
 def feeds_check(path: Path = typer.Argument(None, help="Feeds file (default: setting).")):
     """Validate a feeds file; print every problem with its line; exit 1 if any."""
-    from worker.feedsfile import FeedsFileError, load
+    from worker.feeds.file import FeedsFileError, load
 
     path = path or get_settings().feeds_file
     try:
@@ -152,7 +152,7 @@ def feeds_check(path: Path = typer.Argument(None, help="Feeds file (default: set
 @feeds_app.command("list")
 def feeds_list(path: Path = typer.Argument(None, help="Feeds file (default: setting).")):
     """List the feeds of a feeds file."""
-    from worker.feedsfile import load
+    from worker.feeds.file import load
 
     table = Table("name", "url", "interval (s)", "tags", "enabled")
     for f in load(path or get_settings().feeds_file).feeds:
@@ -164,8 +164,6 @@ def feeds_list(path: Path = typer.Argument(None, help="Feeds file (default: sett
 def _ago(when, now) -> str:
     if when is None:
         return "-"
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=now.tzinfo)
     seconds = int((now - when).total_seconds())
     future = seconds < 0
     seconds = abs(seconds)
@@ -200,7 +198,7 @@ def feeds_status():
 @app.command()
 def status():
     """Feed health, work by state, queue depths and the last hour's throughput."""
-    from worker.queues import queue_depths
+    from worker.broker import queue_depths
     from worker.store.db import session_scope
     from worker.store.health import throughput
     from worker.store.repo import counts_by_state, now
@@ -248,9 +246,10 @@ def failures_retry(ids: list[int] = typer.Argument(None, help="Failure ids; none
         retried = retry_failures(session, ids or None)
     try:
         from worker import tasks
+        from worker.upkeep import NEXT_STEP
 
         for article_id, state in retried:
-            tasks.NEXT_TASK[state].delay(article_id)
+            tasks.STEP_TASKS[NEXT_STEP[state]].delay(article_id)
     except Exception as exc:  # noqa: BLE001 - the sweep re-enqueues them anyway
         console.print(f"[yellow]broker unreachable ({exc}); the sweep will pick them up")
     print(f"{len(retried)} articles sent back")
@@ -298,10 +297,9 @@ def export(since: int = typer.Option(0, help="Last event seq already seen; 0 is 
 def extract(source: str = typer.Argument(..., help="A saved HTML file or an http(s) URL."),
             fmt: str = typer.Option("text", "--format", help="text (the body) or json.")):
     """Extract and annotate one page and print it; nothing is stored."""
-    from worker.tryout import try_page
+    from worker.preview import preview
 
-    settings = get_settings()
-    record = try_page(settings, source)
+    record = preview(get_settings(), source)
     if fmt == "text":
         print(record["text"])
     else:

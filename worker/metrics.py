@@ -43,7 +43,7 @@ class StateCollector:
         self.settings = settings
 
     def collect(self):
-        from worker.queues import queue_depths
+        from worker.broker import queue_depths
         from worker.store.db import session_scope
         from worker.store.repo import counts_by_state
 

@@ -24,6 +24,9 @@ class FeedSpec:
     enabled: bool = True
     respect_robots: bool = True
     adaptive: bool = False
+    # Query parameters (glob patterns) dropped from this feed's article URLs, on top of the
+    # service's pure-tracking list: canonicalize(url, spec.strip_params).
+    strip_params: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ def load(path: Path) -> FeedsFile:
             tags=tuple(dict.fromkeys([*defaults.get("tags", []), *item.get("tags", [])])),
             enabled=bool(merged.get("enabled", True)),
             respect_robots=bool(merged.get("respect_robots", True)),
-            adaptive=bool(merged.get("adaptive", False))))
+            adaptive=bool(merged.get("adaptive", False)),
+            strip_params=tuple(dict.fromkeys([*defaults.get("strip_params", []),
+                                              *item.get("strip_params", [])]))))
     return FeedsFile(feeds=specs,
                      allow_private_networks=bool(defaults.get("allow_private_networks", False)))
