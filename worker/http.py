@@ -360,8 +360,10 @@ def make_gate(settings: Settings):
     """Politeness shared through Redis when the broker is Redis, else within this process."""
     broker = settings.resolved_broker_url()
     if broker.startswith(("redis://", "rediss://")):
+        # A slot held by a worker that died is freed after the longest a request can take.
         return RedisHostGate(broker, settings.per_host_delay_seconds,
-                             settings.per_host_concurrency)
+                             settings.per_host_concurrency,
+                             lease=settings.total_timeout + settings.connect_timeout + 5)
     return LocalHostGate(settings.per_host_delay_seconds, settings.per_host_concurrency)
 
 

@@ -136,7 +136,7 @@ def test_long_entity_names_are_stored(tmp_path, db_url):
     from worker.store import repo
     from worker.store.annotations import save_annotations
 
-    long_name = "Association " + "des amis " * 43
+    long_name = "Association " + "des amis " * 45
     names = [long_name.strip(), "Claire Devaux"]
     entities = [CanonicalEntity("ORG", n, n.lower(), (), (RawMention("ORG", n, 0, len(n), n),))
                 for n in names]

@@ -26,7 +26,9 @@ GOOD = ("<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>Budge
             f"<p>Le conseil régional de Bretagne a voté jeudi un budget de 1,2 milliard "
             f"d'euros pour l'année prochaine, paragraphe {i}.</p>" for i in range(6))
         + "</article></body></html>").encode()
+# Slots held by killed workers stay taken for a while: enough of them for the test.
 FAST = {"NEWSWORKER_STUCK_AFTER_SECONDS": "3", "NEWSWORKER_SWEEP_SECONDS": "1",
+        "NEWSWORKER_PER_HOST_CONCURRENCY": "8",
         "NEWSWORKER_RETRY_DELAY_SECONDS": "0.2", "NEWSWORKER_POLL_LEASE_SECONDS": "10",
         "NEWSWORKER_MAX_ATTEMPTS": "3"}
 

@@ -100,11 +100,12 @@ def _fetch_and_extract(ctx: Context, job: Job) -> Outcome:
             found = extract(page.body, page.url, page.headers, ctx.settings.body_format)
     except Exception as exc:  # noqa: BLE001 - hostile HTML must fail this article, not the run
         reason = exc.reason if isinstance(exc, ExtractionError) else "extraction_crashed"
-        return _failed(ctx, job.article_id, reason, f"{type(exc).__name__}: {exc}")
+        return _failed(ctx, job.article_id, reason, f"{type(exc).__name__}: {exc}", job, page)
     text, body, source = choose_body(ctx.settings.min_page_text_chars, found, job.feed_text)
     if len(text.strip()) < 20:
         return _failed(ctx, job.article_id, "empty_article",
-                       f"no article text on the page or in the feed ({len(text)} chars)")
+                       f"no article text on the page or in the feed ({len(text)} chars)",
+                       job, page)
     return _store(ctx, job, page, found, text, body, source)
 
 
@@ -129,9 +130,7 @@ def _store(ctx: Context, job: Job, page: Fetched, found: Extracted, text: str, b
                   final_url=page.url)
     canonical = _page_canonical(found, job.tracking)
     with metrics.timed("write"), session_scope(ctx.db) as session:
-        if ctx.settings.keep_raw_html and job.page is None:
-            repo.save_page(session, job.article_id, page.url, page.status, page.headers,
-                           zlib.compress(page.body, 6))
+        _keep_page(ctx, session, job, page)
         known_as = [canonicalize(u, tracking=job.tracking)
                     for u in (page.url, job.url) if is_http_url(u)]
         original = dedup.original_of(session, job.article_id, fields["text_hash"], canonical,
@@ -164,9 +163,20 @@ def _page_canonical(found: Extracted, tracking: tuple[str, ...]) -> str | None:
     return canonicalize(found.canonical_url, tracking=tracking)
 
 
-def _failed(ctx: Context, article_id: int, reason: str, message: str) -> Outcome:
+def _keep_page(ctx: Context, session, job: Job, page: Fetched) -> None:
+    """Keep the page as served (compressed), for re-extraction without a new request."""
+    if ctx.settings.keep_raw_html and job.page is None:
+        repo.save_page(session, job.article_id, page.url, page.status, page.headers,
+                       zlib.compress(page.body, 6))
+
+
+def _failed(ctx: Context, article_id: int, reason: str, message: str,
+            job: Job | None = None, page: Fetched | None = None) -> Outcome:
+    """Record a permanent failure; a page that was read is kept for a later retry."""
     log.warning("article failed in %s: %s", STEP, message)
     with session_scope(ctx.db) as session:
+        if job is not None and page is not None:
+            _keep_page(ctx, session, job, page)
         repo.fail_article(session, article_id, STEP, reason, message)
     metrics.ARTICLES.labels("failed").inc()
     return Outcome.FAILED
