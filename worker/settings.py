@@ -33,7 +33,10 @@ class Settings(BaseSettings):
     feeds_file: Path = Path("feeds.yaml")
 
     # HTTP
-    user_agent_contact: str = "https://github.com/newsworker/newsworker"
+    # Who runs this instance (a URL or an e-mail address), sent in every User-Agent so that
+    # publishers can reach the operator. Empty until the operator sets it: no default may
+    # name someone else; `newsworker run` warns while it is empty.
+    user_agent_contact: str = ""
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     total_timeout: float = 30.0
@@ -115,7 +118,8 @@ class Settings(BaseSettings):
     def user_agent(self) -> str:
         from worker import __version__
 
-        return f"newsworker/{__version__} (+{self.user_agent_contact})"
+        product = f"newsworker/{__version__}"
+        return f"{product} (+{self.user_agent_contact})" if self.user_agent_contact else product
 
     def masked(self) -> dict[str, str]:
         """Effective settings as strings, with passwords in URLs replaced by ***."""
