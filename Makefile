@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test bench lint clean eval
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,6 +25,13 @@ test: install
 bench: install
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python bench/run.py
+
+# NLP scores on the real annotated pages of ../shared/corpus (issue 11), when it is there.
+CORPUS ?= ../shared/corpus
+eval: install
+	@if [ -f $(CORPUS)/score.py ]; then \
+		$(BIN)/python $(CORPUS)/score.py $(CORPUS)/gold --cmd "$(BIN)/newsworker extract {path} --format json"; \
+	else echo "no $(CORPUS) here: nothing to evaluate"; fi
 
 lint: install
 	$(BIN)/ruff check worker tests bench

@@ -113,12 +113,15 @@ def write_feeds_file(folder: Path, port: int, count: int) -> Path:
 def prepare(db_url: str, feeds: Path, port: int, count: int) -> None:
     """Feeds synced as the service would, with the ETag of an earlier poll; their entries
     already stored. Every feed is due now."""
-    from worker.ingest import load_and_sync
+    from worker.context import make_context
     from worker.settings import Settings
     from worker.store.db import dispose_all, get_engine
+    from worker.store.repo import url_key
     from worker.urls import canonicalize
 
-    load_and_sync(Settings(database_url=db_url, _env_file=None), feeds)
+    ctx = make_context(Settings(database_url=db_url, _env_file=None), feeds)
+    ctx.sync_feeds()
+    ctx.close()
     engine = get_engine(db_url)
     with engine.begin() as conn:
         # The full feeds answer 200 whatever the request says: one ETag for all is enough.
@@ -129,13 +132,17 @@ def prepare(db_url: str, feeds: Path, port: int, count: int) -> None:
         for i in range(0, count, FULL_EVERY):
             feed_id = ids[f"http://{host_of(i)}:{port}/f/{i}.rss"]
             for k in range(ENTRIES):
-                url = entry_url(port, i, k)
-                rows.append({"c": canonicalize(url), "u": url, "f": feed_id})
+                url = canonicalize(entry_url(port, i, k))
+                rows.append({"k": url_key(url), "u": url, "f": feed_id})
         conn.execute(sa.text(
-            "INSERT INTO articles (canonical_url, url, feed_id, state, state_changed_at, "
-            "attempts, entry_categories, authors, categories, tags, paywalled, discovered_at, "
-            "updated_at) VALUES (:c, :u, :f, 'done', now(), 0, '[]', '[]', '[]', '[]', false, "
-            "now(), now())"), rows)
+            "INSERT INTO articles (url_key, canonical_url, url, feed_id, state, "
+            "state_changed_at, attempts, entry_categories, authors, categories, tags, "
+            "paywalled, discovered_at, updated_at) VALUES (:k, :u, :u, :f, 'done', now(), 0, "
+            "'[]', '[]', '[]', '[]', false, now(), now())"), rows)
+        # Lookups go through every URL an article is known by.
+        conn.execute(sa.text(
+            "INSERT INTO article_urls (url_key, url, article_id, feed_id, seen_at) "
+            "SELECT url_key, url, id, feed_id, now() FROM articles"))
     dispose_all()
 
 

@@ -343,11 +343,11 @@ def redis_postgres(base: str, corpus: dict, folder: Path, preload_count: int = 0
 # --- 1,000 unchanged feeds -----------------------------------------------------------------
 
 def unchanged_feeds(base: str, folder: Path, count: int = 1000) -> float:
-    from worker.feedpoll import poll_feed
-    from worker.feedsfile import FeedSpec
-    from worker.ingest import make_context
+    from worker.context import make_context
+    from worker.feeds.file import FeedSpec
     from worker.settings import Settings
-    from worker.store import repo
+    from worker.steps.poll import run as poll_feed
+    from worker.store import feeds as feed_store
     from worker.store.db import session_scope
     from worker.store.migrate import upgrade
 
@@ -356,9 +356,9 @@ def unchanged_feeds(base: str, folder: Path, count: int = 1000) -> float:
                         per_host_delay_seconds=0, per_host_concurrency=64)
     upgrade(settings.resolved_database_url())
     with session_scope(settings.resolved_database_url()) as session:
-        repo.sync_feeds(session, [FeedSpec(name=f"F{i}", url=f"{base}/f304/{i}.rss")
+        feed_store.sync_feeds(session, [FeedSpec(name=f"F{i}", url=f"{base}/f304/{i}.rss")
                                   for i in range(count)])
-        ids = [f.id for f in repo.active_feeds(session)]
+        ids = [i for i, _ in feed_store.active_feed_ids(session)]
     ctx = make_context(settings)
     with ThreadPoolExecutor(32) as pool:
         list(pool.map(lambda f: poll_feed(ctx, f), ids))  # first pass stores the ETags
@@ -417,10 +417,11 @@ def peer(base: str, corpus: dict, sample: int = 60) -> dict:
 def profile(base: str, corpus: dict, folder: Path, count: int = 60) -> str:
     from pyinstrument import Profiler
 
-    from worker.feedpoll import poll_feed
-    from worker.ingest import drain, load_and_sync, make_context
+    from worker.context import make_context
+    from worker.ingest import drain
     from worker.settings import Settings
-    from worker.store import repo
+    from worker.steps.poll import run as poll_feed
+    from worker.store import feeds as feed_store
     from worker.store.db import session_scope
     from worker.store.migrate import upgrade
 
@@ -428,13 +429,13 @@ def profile(base: str, corpus: dict, folder: Path, count: int = 60) -> str:
     small = {"pages": corpus["pages"], "feeds": {"/feeds/0.rss": corpus["feeds"]["/feeds/0.rss"]}}
     settings = Settings(data_dir=folder, _env_file=None, per_host_delay_seconds=0)
     upgrade(settings.resolved_database_url())
-    feeds = load_and_sync(settings, feeds_file(folder, base, small))
-    ctx = make_context(settings, feeds)
+    ctx = make_context(settings, feeds_file(folder, base, small))
+    ctx.sync_feeds()
     from worker.nlp.model import load_model
 
     load_model(settings.spacy_model)
     with session_scope(ctx.db) as session:
-        feed_ids = [f.id for f in repo.active_feeds(session)]
+        feed_ids = [i for i, _ in feed_store.active_feed_ids(session)]
     profiler = Profiler(interval=0.005)
     profiler.start()
     for feed_id in feed_ids:

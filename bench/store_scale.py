@@ -35,12 +35,12 @@ COLUMNS = {
               "respect_robots", "adaptive", "consecutive_failures", "created_at", "updated_at"),
     "entities": ("id", "label", "key", "name", "mention_count", "article_count"),
     "stories": ("id", "representative_id", "created_at"),
-    "articles": ("id", "canonical_url", "url", "feed_id", "state", "state_changed_at",
+    "articles": ("id", "url_key", "canonical_url", "url", "feed_id", "state", "state_changed_at",
                  "attempts", "entry_title", "entry_categories", "title", "authors", "published",
                  "site_name", "language", "categories", "tags", "text", "body", "extraction",
                  "paywalled", "text_hash", "minhash", "story_id", "discovered_at",
                  "updated_at", "done_at"),
-    "article_urls": ("id", "url", "article_id", "feed_id", "seen_at"),
+    "article_urls": ("id", "url_key", "url", "article_id", "feed_id", "seen_at"),
     "pages": ("article_id", "url", "status", "headers", "fetched_at"),
     "text_hashes": ("text_hash", "article_id"),
     "minhash_bands": ("band_key", "article_id"),
@@ -108,7 +108,7 @@ class Generator:
             done = self.done_at(i)
             stamp = self.stamp(done)
             url = f"http://127.0.0.1:9/preload/a/{i}"
-            yield (i, url, url, 1 + i % FEEDS, "done", stamp, 1, f"Titre {i}", "[]",
+            yield (i, _key(url), url, url, 1 + i % FEEDS, "done", stamp, 1, f"Titre {i}", "[]",
                    f"Titre de l'article {i}", '["Rédaction"]', done.isoformat(), "Preload",
                    "fr", "[]", "[]", text, text, "page", False,
                    hashlib.sha256(str(i).encode()).hexdigest(), self.rng.randbytes(1024),
@@ -119,7 +119,7 @@ class Generator:
         rng = self.rng
         for i in range(1, self.count + 1):
             stamp, url = self.stamp(self.done_at(i)), f"http://127.0.0.1:9/preload/a/{i}"
-            yield "article_urls", (i, url, i, 1 + i % FEEDS, stamp)
+            yield "article_urls", (i, _key(url), url, i, 1 + i % FEEDS, stamp)
             yield "pages", (i, url, 200, '{"content-type": "text/html"}', stamp)
             yield "text_hashes", (hashlib.sha256(str(i).encode()).hexdigest(), i)
             for key in self._bands(i):
@@ -153,6 +153,10 @@ class Generator:
 
 
 # --- writing ----------------------------------------------------------------------------------
+
+def _key(url: str) -> str:  # repo.url_key: the indexed identity of a URL
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
 
 def _sqlite_stamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

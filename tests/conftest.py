@@ -20,21 +20,30 @@ import pytest
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def _find_examples() -> Path:
-    """The project's shared/examples folder, which lies beside the clone (or above it)."""
+def _find_shared() -> Path | None:
+    """The project's shared/ folder beside the clone (or above it), if there is one."""
     if os.environ.get("NEWSWORKER_SHARED"):
-        return Path(os.environ["NEWSWORKER_SHARED"]) / "examples"
+        return Path(os.environ["NEWSWORKER_SHARED"])
     for parent in Path(__file__).resolve().parents:
         if (parent / "shared" / "examples").is_dir():
-            return parent / "shared" / "examples"
-    raise RuntimeError("shared/examples not found beside the clone; set NEWSWORKER_SHARED")
+            return parent / "shared"
+    return None
 
 
-EXAMPLES = _find_examples()
+SHARED = _find_shared()
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get("NEWSWORKER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("NEWSWORKER_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
+
+# Tests write nothing inside the repository: no Hypothesis example database there.
+try:
+    from hypothesis import settings as hypothesis_settings
+
+    hypothesis_settings.register_profile("newsworker", database=None)
+    hypothesis_settings.load_profile("newsworker")
+except ImportError:  # pragma: no cover - hypothesis is in the dev extras
+    pass
 
 # Every request of the tests goes to one host (127.0.0.1): no politeness delay there.
 os.environ["NEWSWORKER_PER_HOST_DELAY_SECONDS"] = "0"
@@ -46,6 +55,15 @@ def clean_env(**extra: str) -> dict[str, str]:
     env["NEWSWORKER_PER_HOST_DELAY_SECONDS"] = "0"
     env.update(extra)
     return env
+
+
+def need_shared(part: str = "examples") -> Path:
+    """shared/PART beside the clone; a test without it skips (fails under CI, where it is)."""
+    if SHARED is None or not (SHARED / part).exists():
+        if IN_CI:
+            pytest.fail(f"shared/{part} is required under CI (set NEWSWORKER_SHARED)")
+        pytest.skip(f"shared/{part} is not beside this clone (optional development material)")
+    return SHARED / part
 
 
 def need_service(name: str, reason: str) -> None:

@@ -6,14 +6,17 @@ import json
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from tests.conftest import EXAMPLES, FIXTURES, Site
+from tests.conftest import FIXTURES, Site, need_shared
 
-EXAMPLE_TEXT = (EXAMPLES / "blinken-kiev-fr.txt").read_text(encoding="utf-8")
+
+def example_text() -> str:
+    """The shared example article (a test that needs it skips without ../shared)."""
+    return (need_shared("examples") / "blinken-kiev-fr.txt").read_text(encoding="utf-8")
 
 
 def example_page(base: str) -> str:
     """The shared example article inside ordinary publisher boilerplate."""
-    paragraphs = "".join(f"<p>{p}</p>\n" for p in EXAMPLE_TEXT.split("\n\n"))
+    paragraphs = "".join(f"<p>{p}</p>\n" for p in example_text().split("\n\n"))
     return f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
 <title>Blinken à Kiev : 675 millions de dollars d’aide militaire</title>
 <meta property="article:published_time" content="2022-09-08T14:05:00+02:00">

@@ -25,7 +25,6 @@ ROUTES = {
     "newsworker.retention": {"queue": CONTROL_QUEUE},
     "newsworker.poll_feed": {"queue": IO_QUEUE},
     "newsworker.fetch_article": {"queue": IO_QUEUE},
-    "newsworker.extract_article": {"queue": IO_QUEUE},
     "newsworker.annotate_article": {"queue": NLP_QUEUE},
 }
 
@@ -79,13 +78,14 @@ class FolderTransport(filesystem.Transport):
 def _embedded_broker_options(settings: Settings) -> dict:
     # The filesystem transport needs no server: producers and consumers share one folder.
     folder = (settings.data_dir / "broker").resolve()
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     # An idle consumer lists the folder once per interval (one listdir of a small folder:
-    # microseconds); 50 ms keeps each of an article's task hops short.
+    # microseconds); 50 ms keeps each of an article's task hops short. The control folder
+    # (exchange tables) defaults to ./control: it belongs under the data folder.
     return {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"), "store_processed": False,
-            "polling_interval": 0.05}
+            "control_folder": str(folder / "control"), "polling_interval": 0.05}
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -106,8 +106,8 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_soft_time_limit=300,
-        task_time_limit=360,
+        task_soft_time_limit=settings.task_soft_time_limit,
+        task_time_limit=settings.task_time_limit,
         worker_max_tasks_per_child=1000,
         worker_max_memory_per_child=1_500_000,  # KiB
         worker_hijack_root_logger=False,

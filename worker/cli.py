@@ -53,6 +53,15 @@ def _metrics_folder(settings, role: str) -> None:
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(folder))
 
 
+def _warn_no_contact() -> None:
+    """Publishers block crawlers they cannot identify or reach: say so until it is set."""
+    import logging
+
+    logging.getLogger("worker.cli").warning(
+        "NEWSWORKER_USER_AGENT_CONTACT is not set: requests identify as newsworker with no "
+        "way for publishers to reach you; set it to a page or e-mail address of yours")
+
+
 @app.command()
 def run(role: str = typer.Option("all", help="all (worker + scheduler), worker or beat."),
         queues: str = typer.Option("io,nlp", help="Queues a worker consumes."),
@@ -61,6 +70,9 @@ def run(role: str = typer.Option("all", help="all (worker + scheduler), worker o
     if role not in ("all", "worker", "beat"):
         raise typer.BadParameter("role must be all, worker or beat")
     settings = get_settings()
+    _logging()
+    if not settings.user_agent_contact:
+        _warn_no_contact()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _metrics_folder(settings, role)
     from worker import metrics
@@ -93,7 +105,7 @@ def ingest(once: bool = typer.Option(True, "--once/--no-once",
                                      help="One pass, in-process, no broker (the only mode)."),
            feeds: Path = typer.Option(None, "--feeds", help="Feeds file (default: setting).")):
     """Poll every enabled feed once and process what it brings, in this process."""
-    from worker.feedsfile import FeedsFileError
+    from worker.feeds.file import FeedsFileError
     from worker.ingest import ingest_once
 
     if not once:
@@ -128,7 +140,7 @@ def ingest(once: bool = typer.Option(True, "--once/--no-once",
 @feeds_app.command("check")
 def feeds_check(path: Path = typer.Argument(None, help="Feeds file (default: setting).")):
     """Validate a feeds file; print every problem with its line; exit 1 if any."""
-    from worker.feedsfile import FeedsFileError, load
+    from worker.feeds.file import FeedsFileError, load
 
     path = path or get_settings().feeds_file
     try:
@@ -144,7 +156,7 @@ def feeds_check(path: Path = typer.Argument(None, help="Feeds file (default: set
 @feeds_app.command("list")
 def feeds_list(path: Path = typer.Argument(None, help="Feeds file (default: setting).")):
     """List the feeds of a feeds file."""
-    from worker.feedsfile import load
+    from worker.feeds.file import load
 
     table = Table("name", "url", "interval (s)", "tags", "enabled")
     for f in load(path or get_settings().feeds_file).feeds:
@@ -156,8 +168,6 @@ def feeds_list(path: Path = typer.Argument(None, help="Feeds file (default: sett
 def _ago(when, now) -> str:
     if when is None:
         return "-"
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=now.tzinfo)
     seconds = int((now - when).total_seconds())
     future = seconds < 0
     seconds = abs(seconds)
@@ -192,7 +202,7 @@ def feeds_status():
 @app.command()
 def status():
     """Feed health, work by state, queue depths and the last hour's throughput."""
-    from worker.queues import queue_depths
+    from worker.broker import queue_depths
     from worker.store.db import session_scope
     from worker.store.health import throughput
     from worker.store.repo import counts_by_state, now
@@ -240,9 +250,10 @@ def failures_retry(ids: list[int] = typer.Argument(None, help="Failure ids; none
         retried = retry_failures(session, ids or None)
     try:
         from worker import tasks
+        from worker.upkeep import NEXT_STEP
 
         for article_id, state in retried:
-            tasks.NEXT_TASK[state].delay(article_id)
+            tasks.STEP_TASKS[NEXT_STEP[state]].delay(article_id)
     except Exception as exc:  # noqa: BLE001 - the sweep re-enqueues them anyway
         console.print(f"[yellow]broker unreachable ({exc}); the sweep will pick them up")
     print(f"{len(retried)} articles sent back")
@@ -290,14 +301,85 @@ def export(since: int = typer.Option(0, help="Last event seq already seen; 0 is 
 def extract(source: str = typer.Argument(..., help="A saved HTML file or an http(s) URL."),
             fmt: str = typer.Option("text", "--format", help="text (the body) or json.")):
     """Extract and annotate one page and print it; nothing is stored."""
-    from worker.tryout import try_page
+    from worker.preview import preview
 
-    settings = get_settings()
-    record = try_page(settings, source)
+    record = preview(get_settings(), source)
     if fmt == "text":
         print(record["text"])
     else:
         print(json.dumps(record, ensure_ascii=False, indent=2))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _database_problem(url: str) -> str | None:
+    """None when the database answers a query within seconds, else why not (no side effect)."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    from worker.settings import mask_url
+
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        # Connecting would create an empty file: a missing one is the answer.
+        if parsed.database and not Path(parsed.database).is_file():
+            return f"database: no SQLite file at {parsed.database}"
+        connect_args: dict = {"timeout": 5}
+    else:
+        connect_args = {"connect_timeout": 5}
+    engine = sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure is the reason to report
+        return f"database {mask_url(url)} does not answer: {_first_line(exc)}"
+    finally:
+        engine.dispose()
+    return None
+
+
+def _broker_problem(settings) -> str | None:
+    """None when the broker can take messages, else why not."""
+    import os
+
+    from worker.settings import mask_url
+
+    url = settings.resolved_broker_url()
+    if settings.embedded_broker:
+        # The filesystem broker is a folder: it must exist, or be creatable, and be writable.
+        folder = (settings.data_dir / "broker").resolve()
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+        if not (existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)):
+            return f"broker: folder {existing} is not writable"
+        return None
+    try:
+        if url.startswith(("redis://", "rediss://")):
+            import redis
+
+            redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5).ping()
+        else:
+            from kombu import Connection
+
+            with Connection(url, connect_timeout=5) as connection:
+                connection.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001 - any failure is the reason to report
+        return f"broker {mask_url(url)} does not answer: {_first_line(exc)}"
+    return None
+
+
+@app.command()
+def health():
+    """Check that the database answers and the broker is reachable; exit 0 or 1, one line."""
+    settings = get_settings()
+    problem = (_database_problem(settings.resolved_database_url())
+               or _broker_problem(settings))
+    if problem:
+        print(f"unhealthy: {problem}")
+        raise typer.Exit(1)
+    print("ok: database answers, broker reachable")
 
 
 @app.command()

@@ -72,3 +72,49 @@ def to_bytes(sig: np.ndarray) -> bytes:
 
 def from_bytes(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype="<u8")
+
+
+# --- identity decisions (their SQL is in store/) -------------------------------------------
+
+def original_of(session, article_id: int, text_hash_value: str, canonical: str | None,
+                current_canonical: str, known_as: list[str]) -> int | None:
+    """The earlier article this one duplicates, or None if it is an original.
+
+    Same page: the page names (rel=canonical) a URL another article already has; the
+    article adopts a canonical URL on its own host otherwise. Same text: another
+    article already has exactly this normalised text.
+    """
+    from worker.store import repo
+
+    if canonical and canonical != current_canonical and \
+            _host(canonical) == _host(current_canonical):  # no claiming another site's page
+        owner = repo.adopt_canonical(session, article_id, canonical, known_as)
+        if owner:
+            return owner
+    first = repo.claim_text(session, text_hash_value, article_id)
+    return first if first != article_id else None
+
+
+def assign_story(session, article_id: int, sig: np.ndarray, threshold: float) -> int:
+    """Join the story of the most similar earlier article above `threshold`, or start one."""
+    from worker.store import repo, stories
+
+    keys = band_keys(sig, threshold)
+    stories.lock_bands(session, keys)
+    best, best_score = None, threshold
+    for other_id, raw, story_id in stories.candidates(session, keys, article_id):
+        score = similarity(sig, from_bytes(raw))
+        if score >= best_score:
+            best, best_score = (other_id, story_id), score
+    if best is None:
+        story_id = repo.new_story(session, article_id)
+    else:
+        story_id = best[1] or stories.ensure_story(session, best[0])
+    stories.save_signature(session, article_id, story_id, to_bytes(sig), keys)
+    return story_id
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "").lower()

@@ -1,4 +1,5 @@
-"""The one HTTP client: timeouts, size limits, SSRF guard, redirects, conditional GET.
+"""The one HTTP client: timeouts, size limits, SSRF guard with pinned DNS, robots.txt,
+redirects, conditional GET.
 
 Every outbound request of the service goes through `HttpClient.get`, so limits and
 politeness are enforced in one place.
@@ -8,13 +9,19 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
+from httpcore import NetworkStream
 
 from worker.errors import FetchError
 from worker.politeness import LocalHostGate, RedisHostGate, RobotsCache
@@ -24,6 +31,10 @@ REDIRECTS = (301, 302, 303, 307, 308)
 PERMANENT_REDIRECTS = (301, 308)
 TRANSIENT_STATUSES = (408, 425, 429, 500, 502, 503, 504)
 METADATA_HOSTS = {"metadata.google.internal", "metadata"}
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# RFC 9309 2.5: a parser must read at least 500 KiB; what is past that is ignored.
+ROBOTS_MAX_BYTES = 512 * 1024
+Resolver = Callable[..., list[tuple[Any, ...]]]
 
 
 @dataclass(frozen=True)
@@ -55,37 +66,127 @@ def _address_is_public(address: str) -> bool:
                 or ip.is_reserved or ip.is_unspecified)
 
 
-def check_public_host(url: str) -> None:
-    """Refuse a URL whose host resolves to a loopback, private, link-local or metadata address.
+@dataclass(frozen=True)
+class Target:
+    """Where one hop connects: the checked addresses of `host`, tried in order.
 
-    Checked after DNS resolution, on every address the name resolves to.
+    The Host header and the TLS server name (SNI, certificate check) stay `host`.
     """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if host.lower() in METADATA_HOSTS:
-        raise FetchError(f"{host} is a cloud metadata host", reason="blocked_address")
+
+    host: str  # ASCII (IDN in punycode), as httpx sends it
+    port: int
+    addresses: tuple[str, ...]
+
+    @property
+    def ip(self) -> str:
+        return self.addresses[0]
+
+
+def pin(url: str, resolver: Resolver = socket.getaddrinfo, allow_private: bool = False) -> Target:
+    """Resolve the URL's host once and check every address it has.
+
+    The returned addresses are the only ones the client connects to for this hop, so a DNS
+    answer that changes between the check and the connection (rebinding) has no effect.
+    """
     try:
-        infos = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
+        parsed = httpx.URL(url)
+        host = parsed.raw_host.decode("ascii").lower()
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise FetchError(f"invalid URL {url!r}: {exc}", reason="bad_url") from exc
+    port = parsed.port or DEFAULT_PORTS.get(parsed.scheme, 80)
+    if not host:
+        raise FetchError(f"no host in {url!r}", reason="bad_url")
+    if not allow_private and host.rstrip(".") in METADATA_HOSTS:
+        raise FetchError(f"{host} is a cloud metadata host", reason="blocked_address")
+    addresses = _resolve(host, port, resolver)
+    if not allow_private:
+        for address in addresses:
+            if not _address_is_public(address):
+                raise FetchError(f"{host} resolves to non-public address {address}",
+                                 reason="blocked_address")
+    return Target(host, port, addresses)
+
+
+def _resolve(host: str, port: int, resolver: Resolver) -> tuple[str, ...]:
+    try:
+        ipaddress.ip_address(host)
+        return (host,)  # an address literal: nothing to resolve
+    except ValueError:
+        pass
+    try:
+        infos = resolver(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
         raise FetchError(f"cannot resolve {host}: {exc}", reason="dns_failed",
                          transient=True) from exc
-    for info in infos:
-        address = info[4][0]
-        if not _address_is_public(address):
-            raise FetchError(f"{host} resolves to non-public address {address}",
-                             reason="blocked_address")
+    addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise FetchError(f"{host} has no address", reason="dns_failed", transient=True)
+    return addresses
+
+
+class PinnedBackend(httpcore.SyncBackend):
+    """httpcore's socket backend, connecting only to the addresses pinned for this thread's
+    current hop; it never resolves a name itself."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @contextmanager
+    def pinned(self, target: Target) -> Iterator[None]:
+        self._local.target = target
+        try:
+            yield
+        finally:
+            self._local.target = None
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> NetworkStream:
+        target: Target | None = getattr(self._local, "target", None)
+        if target is None or (target.host, target.port) != (host.lower(), port):
+            raise httpcore.ConnectError(f"no checked address for {host}:{port}")
+        error: Exception | None = None
+        for address in target.addresses:  # every one of them passed the check
+            try:
+                return super().connect_tcp(address, port, timeout, local_address,
+                                           socket_options)
+            except httpcore.ConnectError as exc:
+                error = exc
+        raise error or httpcore.ConnectError(f"no address for {host}")
+
+
+def _transport(backend: PinnedBackend) -> httpx.HTTPTransport:
+    """httpx's transport with its connection pool on the pinned backend (httpx has no
+    public option for a network backend)."""
+    transport = httpx.HTTPTransport(trust_env=False)
+    limits = httpx.Limits()
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry, network_backend=backend)
+    return transport
 
 
 class HttpClient:
-    """Streaming GET with limits. One instance per process; thread-safe."""
+    """Streaming GET with limits. One instance per process; thread-safe.
 
-    def __init__(self, settings: Settings, gate=None) -> None:
+    `resolver` is called like socket.getaddrinfo(host, port, type=SOCK_STREAM), once per
+    request hop; tests pass a stub.
+    """
+
+    def __init__(self, settings: Settings, gate=None,
+                 resolver: Resolver | None = None) -> None:
         self.settings = settings
         self.gate = gate or make_gate(settings)
-        self.robots = RobotsCache(self._robots_txt, settings.robots_cache_seconds)
+        self.resolver: Resolver = resolver or socket.getaddrinfo
+        self.robots = RobotsCache(self._robots_txt, settings.robots_cache_seconds,
+                                  settings.robots_retry_seconds)
+        self._backend = PinnedBackend()
         timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
         self._client = httpx.Client(
             timeout=timeout, follow_redirects=False, trust_env=False,
+            transport=_transport(self._backend),
             headers={"User-Agent": settings.user_agent(),
                      "Accept-Language": "fr,fr-FR;q=0.9,en;q=0.5",
                      "Accept-Encoding": "gzip, deflate"},
@@ -94,14 +195,24 @@ class HttpClient:
     def close(self) -> None:
         self._client.close()
 
+    def pin(self, url: str, allow_private: bool | None = None) -> Target:
+        """The checked target one request to `url` would connect to (see `pin`)."""
+        allow = self.settings.allow_private_networks if allow_private is None \
+            else allow_private
+        return pin(url, self.resolver, allow)
+
     def get(self, url: str, *, max_bytes: int, accept: str = "*/*",
             etag: str | None = None, last_modified: str | None = None,
             allowed_types: tuple[str, ...] | None = None,
-            allow_private: bool | None = None) -> Fetched:
+            allow_private: bool | None = None, respect_robots: bool = False,
+            truncate: bool = False) -> Fetched:
         """GET `url`, following up to `max_redirects` redirects, each hop checked.
 
-        Raises FetchError with a reason for every failure (status >= 400 included);
-        a 304 is returned, not raised.
+        Every hop is resolved once and connected to at a checked address. With
+        `respect_robots`, every hop is checked against its origin's robots.txt first and
+        waits the origin's Crawl-delay. With `truncate`, a body over `max_bytes` is cut
+        there instead of failing. Raises FetchError with a reason for every failure
+        (status >= 400 included); a 304 is returned, not raised.
         """
         allow_private = self.settings.allow_private_networks if allow_private is None \
             else allow_private
@@ -116,22 +227,27 @@ class HttpClient:
         all_permanent = True  # a feed moved for good only if every hop says so
         current = url
         while True:
-            if not allow_private:
-                check_public_host(current)
+            target = pin(current, self.resolver, allow_private)
+            delay = self.settings.per_host_delay_seconds
+            if respect_robots:
+                delay = max(delay, self._obey_robots(current, allow_private))
             try:
-                with self.gate.slot(urlsplit(current).netloc, deadline):
-                    status, resp_headers, body = self._request(current, headers, max_bytes,
-                                                               deadline)
+                with self.gate.slot(urlsplit(current).netloc, deadline, delay=delay):
+                    status, resp_headers, body = self._request(
+                        current, target, headers, max_bytes, deadline, truncate)
             except TimeoutError as exc:
-                raise FetchError(str(exc), reason="host_busy", transient=True) from exc
+                # retry_after: by then the host's delay has passed (a long Crawl-delay).
+                raise FetchError(str(exc), reason="host_busy", transient=True,
+                                 retry_after=delay) from exc
             if status in REDIRECTS and "location" in resp_headers:
-                target = urljoin(current, resp_headers["location"])
-                if len(hops) >= self.settings.max_redirects or target in hops or target == current:
-                    raise FetchError(f"too many redirects or a loop at {target}",
+                target_url = urljoin(current, resp_headers["location"])
+                if len(hops) >= self.settings.max_redirects or target_url in hops \
+                        or target_url == current:
+                    raise FetchError(f"too many redirects or a loop at {target_url}",
                                      reason="redirect_loop", status=status)
                 all_permanent = all_permanent and status in PERMANENT_REDIRECTS
                 hops.append(current)
-                current = target
+                current = target_url
                 continue
             break
         permanent = current if hops and all_permanent else None
@@ -141,30 +257,46 @@ class HttpClient:
         self._check(fetched, allowed_types)
         return fetched
 
+    def _obey_robots(self, url: str, allow_private: bool) -> float:
+        """Raise unless robots.txt lets us fetch `url`; the origin's Crawl-delay (capped)."""
+        rules = self.robots.rules(url, allow_private=allow_private)
+        if rules.unreachable:
+            raise FetchError(f"robots.txt of {url} could not be fetched: nothing is fetched "
+                             "from that site until it can", reason="robots_unreachable",
+                             transient=True, retry_after=self.settings.robots_retry_seconds)
+        if not rules.allows(url):
+            raise FetchError(f"robots.txt disallows {url}", reason="robots_disallowed")
+        return min(rules.crawl_delay or 0.0, self.settings.max_crawl_delay_seconds)
+
     def _robots_txt(self, url: str, allow_private: bool | None = None) -> tuple[int, bytes]:
+        """(status, body) of a robots.txt, fetched with the same guard, limits and gate,
+        never itself checked against robots (no recursion). Network errors raise."""
         try:
-            fetched = self.get(url, max_bytes=512 * 1024, accept="text/plain",
-                               allow_private=allow_private)
+            fetched = self.get(url, max_bytes=ROBOTS_MAX_BYTES, accept="text/plain",
+                               allow_private=allow_private, truncate=True)
         except FetchError as exc:
-            if exc.status and 400 <= exc.status < 500:
+            if exc.reason == "redirect_loop":
+                return 404, b""  # RFC 9309 2.3.1.2: past 5 redirects, "unavailable"
+            if exc.status and exc.status >= 400:
                 return exc.status, b""
             raise
         return fetched.status, fetched.body
 
-    def _request(self, url: str, headers: dict[str, str], max_bytes: int,
-                 deadline: float) -> tuple[int, dict[str, str], bytes]:
+    def _request(self, url: str, target: Target, headers: dict[str, str], max_bytes: int,
+                 deadline: float, truncate: bool) -> tuple[int, dict[str, str], bytes]:
         try:
             # Ask for identity encoding where we can and decompress ourselves, so that the
             # decompressed size is bounded too (a gzip bomb is small on the wire).
-            with self._client.stream("GET", url, headers=headers) as response:
+            with self._backend.pinned(target), \
+                    self._client.stream("GET", url, headers=headers) as response:
                 resp_headers = {k.lower(): v for k, v in response.headers.items()}
                 if response.status_code in REDIRECTS or response.status_code == 304:
                     return response.status_code, resp_headers, b""
                 declared = resp_headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > max_bytes:
+                if declared.isdigit() and int(declared) > max_bytes and not truncate:
                     raise FetchError(f"body of {declared} bytes is over the {max_bytes} limit",
                                      reason="too_large", status=response.status_code)
-                body = self._read_limited(response, max_bytes, deadline)
+                body = self._read_limited(response, max_bytes, deadline, truncate)
                 return response.status_code, resp_headers, body
         except FetchError:
             raise
@@ -174,12 +306,16 @@ class HttpClient:
             raise FetchError(f"network error: {exc}", reason="network_error",
                              transient=True) from exc
 
-    def _read_limited(self, response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
+    def _read_limited(self, response: httpx.Response, max_bytes: int, deadline: float,
+                      truncate: bool = False) -> bytes:
         chunks: list[bytes] = []
         size = 0
         decoder = _Decoder(response.headers.get("content-encoding", ""))
         for raw in response.iter_raw():
             chunk = decoder.feed(raw, max_bytes - size)
+            if truncate and (size + len(chunk) > max_bytes or decoder.overflow):
+                chunks.append(chunk[:max_bytes - size])
+                break
             size += len(chunk)
             if size > max_bytes or decoder.overflow:
                 raise FetchError(f"body over the {max_bytes} byte limit",
@@ -224,8 +360,10 @@ def make_gate(settings: Settings):
     """Politeness shared through Redis when the broker is Redis, else within this process."""
     broker = settings.resolved_broker_url()
     if broker.startswith(("redis://", "rediss://")):
+        # A slot held by a worker that died is freed after the longest a request can take.
         return RedisHostGate(broker, settings.per_host_delay_seconds,
-                             settings.per_host_concurrency)
+                             settings.per_host_concurrency,
+                             lease=settings.total_timeout + settings.connect_timeout + 5)
     return LocalHostGate(settings.per_host_delay_seconds, settings.per_host_concurrency)
 
 

@@ -50,7 +50,7 @@ class StateCollector:
         self.settings = settings
 
     def collect(self):
-        from worker.queues import queue_depths
+        from worker.broker import queue_depths
         from worker.store.health import cached_counts_by_state
 
         states = GaugeMetricFamily("newsworker_articles_by_state",

@@ -9,10 +9,15 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Parameters that only say where a click came from and never select content: dropped from
+# article URLs. Names that may select content on some site (ref, from, origin, share,
+# partner, cmp, fs, id...) are NOT here: a feed whose site uses one for tracking lists it
+# in its own `strip_params` (feeds.yaml). Glob patterns, matched case-insensitively.
 DEFAULT_TRACKING_PARAMS = (
-    "utm_*", "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "xtor", "at_*",
-    "_ga", "igshid", "ref", "ref_src", "cmp", "ocid", "icid", "origin", "from", "sr_share",
-    "fs", "share", "partner", "amp_*", "ns_*", "wt_*", "oref",
+    "utm_*", "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid",
+    "twclid", "ttclid", "li_fat_id", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok",
+    "xtor", "at_*", "_ga", "_gl", "igshid", "igsh",
+    "ns_campaign", "ns_mchannel", "ns_source", "ns_linkname", "ns_fee", "wt_mc", "wt_zmc",
 )
 
 
@@ -28,7 +33,10 @@ class Settings(BaseSettings):
     feeds_file: Path = Path("feeds.yaml")
 
     # HTTP
-    user_agent_contact: str = "https://github.com/newsworker/newsworker"
+    # Who runs this instance (a URL or an e-mail address), sent in every User-Agent so that
+    # publishers can reach the operator. Empty until the operator sets it: no default may
+    # name someone else; `newsworker run` warns while it is empty.
+    user_agent_contact: str = ""
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     total_timeout: float = 30.0
@@ -42,13 +50,31 @@ class Settings(BaseSettings):
     # at once per host; shared through Redis when the broker is Redis.
     per_host_delay_seconds: float = Field(default=1.0, ge=0)
     per_host_concurrency: int = Field(default=2, ge=1)
+    # robots.txt (RFC 9309) is kept this long per origin; one that could not be fetched
+    # (5xx, 429, network error) disallows the whole origin until a retry after the second.
     robots_cache_seconds: int = 3600
+    robots_retry_seconds: int = Field(default=300, ge=1)
+    # A robots.txt Crawl-delay raises the per-host delay for that host, up to this cap.
+    # Kept under total_timeout: a request that cannot start before its deadline fails as
+    # host_busy (transient, retry_after = the delay) instead of waiting.
+    max_crawl_delay_seconds: float = Field(default=20.0, ge=0)
 
     # Scheduling. Adaptive feeds move between the min and max interval with their rate.
     min_interval_seconds: int = Field(default=300, ge=10)
     max_interval_seconds: int = Field(default=7200, ge=60)
     scheduler_tick_seconds: int = 30
-    stuck_after_seconds: int = 600
+    # An article unfinished this long (and no longer leased) is sent again by the sweep;
+    # a step's lease on an article lasts as long.
+    stuck_after_seconds: int = Field(default=600, ge=1)
+    # Attempts of one step on one article (or of one poll) before it ends as a failure:
+    # bounds inputs that keep failing, time out, or kill their worker.
+    max_attempts: int = Field(default=3, ge=1)
+    # First wait before a failed fetch is tried again; doubles at each attempt.
+    retry_delay_seconds: float = Field(default=10.0, ge=0)
+    # Celery's limits on one task: the soft one raises inside the task, the hard one
+    # kills the worker process.
+    task_soft_time_limit: float = Field(default=300, gt=0)
+    task_time_limit: float = Field(default=360, gt=0)
     # A claimed feed whose poll never reports back (dead worker) is due again after this.
     poll_lease_seconds: int = Field(default=120, ge=5)
     max_entries_per_poll: int = 500
@@ -95,7 +121,8 @@ class Settings(BaseSettings):
     def user_agent(self) -> str:
         from worker import __version__
 
-        return f"newsworker/{__version__} (+{self.user_agent_contact})"
+        product = f"newsworker/{__version__}"
+        return f"{product} (+{self.user_agent_contact})" if self.user_agent_contact else product
 
     def masked(self) -> dict[str, str]:
         """Effective settings as strings, with passwords in URLs replaced by ***."""

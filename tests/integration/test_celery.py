@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import free_port
 from tests.newsroom import expected_pages, serve_newsroom, write_feeds_file
-from tests.services import Proc, service_env, states, wait_for
+from tests.services import ROOT, Proc, service_env, states, wait_for
 from worker.store.db import session_scope
 from worker.store.models import Article, Entity, Poll
 
@@ -57,6 +57,10 @@ def test_embedded_default_runs_worker_and_scheduler_in_one_command(site, tmp_pat
         proc.stop()
     assert states(db_url) == {"done": EXPECTED}
     assert (tmp_path / "var" / "broker" / "queue").is_dir()
+    # The broker's exchange tables live under the data folder, never in the working
+    # directory (the process ran in the repository).
+    assert (tmp_path / "var" / "broker" / "control").is_dir()
+    assert not (ROOT / "control").exists()
     # Metrics: counted in the worker processes, served by the main one, with the state.
     assert f'newsworker_articles_by_state{{state="done"}} {EXPECTED}.0' in scraped
     assert 'newsworker_polls_total{outcome="ok"}' in scraped

@@ -61,10 +61,22 @@ def pages_feed(base: str, names: list[str]) -> str:
     return f'<rss version="2.0"><channel><title>H</title>{items}</channel></rss>'
 
 
-def test_hostile_corpus(site, tmp_path, sqlite_url):
-    from worker.store.migrate import upgrade
+def long_fields_feed(base: str) -> str:
+    """Entries whose link, GUID, title and author are longer than any column used to be,
+    beside an ordinary one: all must be stored, none may roll the poll back."""
+    long_link = f"{base}/long/" + "a" * 5000 + ".html"
+    items = [
+        f"<item><title>lien long</title><link>{long_link}</link></item>",
+        f"<item><title>guid long</title><guid isPermaLink='false'>{'g' * 3000}</guid>"
+        f"<link>{base}/long/guid.html</link></item>",
+        f"<item><title>{'Titre ' * 170}</title><link>{base}/long/title.html</link>"
+        f"<author>{'auteur ' * 150}</author></item>",
+        f"<item><title>ordinaire</title><link>{base}/long/plain.html</link></item>",
+    ]
+    return f'<rss version="2.0"><channel><title>L</title>{"".join(items)}</channel></rss>'
 
-    upgrade(sqlite_url)
+
+def test_hostile_corpus(site, tmp_path, db_url):
     base = site.base
     site.add("/articles/blinken-kiev.html", example_page(base))
     site.add("/good.rss", example_feed(base), "application/rss+xml")
@@ -82,14 +94,16 @@ def test_hostile_corpus(site, tmp_path, sqlite_url):
     site.add("/hostile/badutf8.html", b"<html><head><meta charset='utf-8'></head><body><article>"
              + b"<p>Le pr\xe9sident a d\xe9clar\xe9 \xff\xfe une chose importante. </p>" * 30
              + b"</article></body></html>", "text/html; charset=utf-8")
+    site.add("/long.rss", long_fields_feed(base), "application/rss+xml")
     hostile = ["nested.html", "oneline.html", "big.html", "binary.html", "badutf8.html"]
     site.add("/pages.rss", pages_feed(base, hostile), "application/rss+xml")
-    names = ["good.rss", "laughs.rss", "xxe.rss", "empty.rss", "many.rss", "pages.rss"]
+    names = ["good.rss", "laughs.rss", "xxe.rss", "empty.rss", "many.rss", "pages.rss",
+             "long.rss"]
     feeds = write_feeds_file(tmp_path / "feeds.yaml", [site.url("/" + n) for n in names])
 
     started = time.monotonic()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    settings = Settings(data_dir=tmp_path / "var", database_url=sqlite_url, _env_file=None,
+    settings = Settings(data_dir=tmp_path / "var", database_url=db_url, _env_file=None,
                         max_entries_per_poll=500)
     ingest_once(settings, feeds, migrate=False)
     elapsed = time.monotonic() - started
@@ -97,7 +111,7 @@ def test_hostile_corpus(site, tmp_path, sqlite_url):
     print(f"hostile corpus: {elapsed:.1f}s, peak RSS grew {grown_mb:.0f} MB")
     assert elapsed < 240 and grown_mb < 1500
 
-    with session_scope(sqlite_url) as session:
+    with session_scope(db_url) as session:
         feeds_by_name = {f.url.rsplit("/", 1)[-1]: f.id for f in session.scalars(select(Feed))}
         polls = {n: session.scalars(select(Poll).where(Poll.feed_id == feeds_by_name[n])).one()
                  for n in names}
@@ -126,5 +140,12 @@ def test_hostile_corpus(site, tmp_path, sqlite_url):
         assert articles["badutf8.html"].state == "done"
         assert "président a déclaré" in articles["badutf8.html"].text
         assert articles["blinken-kiev.html"].state == "done"
+        # long fields: every entry of the feed stored, in full, beside the ordinary one
+        assert polls["long.rss"].outcome == "ok" and polls["long.rss"].new_entries == 4
+        long_ones = [a for a in articles.values() if "/long/" in a.url]
+        assert len(long_ones) == 4
+        assert max(len(a.canonical_url) for a in long_ones) > 5000
+        assert any(len(a.entry_guid or "") == 3000 for a in long_ones)
+        assert any(len(a.entry_title or "") > 1000 for a in long_ones)
         # every failure says why
         assert all(a.failure_reason for a in articles.values() if a.state == "failed")

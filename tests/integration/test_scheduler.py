@@ -7,9 +7,9 @@ import threading
 
 from sqlalchemy import select, update
 
-from worker.feedsfile import FeedSpec
+from worker.feeds.file import FeedSpec
 from worker.settings import get_settings
-from worker.store import repo
+from worker.store import feeds, repo
 from worker.store.db import session_scope
 from worker.store.models import Feed
 
@@ -17,7 +17,7 @@ from worker.store.models import Feed
 def test_two_schedulers_claim_each_due_feed_once(db_url):
     specs = [FeedSpec(name=f"F{i}", url=f"http://feeds.test/{i}.rss") for i in range(300)]
     with session_scope(db_url) as session:
-        repo.sync_feeds(session, specs)
+        feeds.sync_feeds(session, specs)
     claims: list[list[int]] = [[], []]
     start = threading.Barrier(2)
 
@@ -25,7 +25,7 @@ def test_two_schedulers_claim_each_due_feed_once(db_url):
         start.wait()
         for _ in range(5):  # several ticks each, racing
             with session_scope(db_url) as session:
-                claims[i] += repo.claim_due_feeds(session, repo.now(), limit=100)
+                claims[i] += feeds.claim_due_feeds(session, repo.now(), limit=100)
 
     threads = [threading.Thread(target=scheduler, args=(i,)) for i in range(2)]
     for t in threads:
@@ -38,7 +38,7 @@ def test_two_schedulers_claim_each_due_feed_once(db_url):
     with session_scope(db_url) as session:
         session.execute(update(Feed).values(next_poll_at=repo.now()))
     with session_scope(db_url) as session:
-        assert len(repo.claim_due_feeds(session, repo.now(), limit=1000)) == 300
+        assert len(feeds.claim_due_feeds(session, repo.now(), limit=1000)) == 300
 
 
 def write(path, feeds: list[tuple[str, str, int, bool]]) -> None:
@@ -71,7 +71,7 @@ def test_hot_reload_applies_edits_and_keeps_the_last_good_list(tmp_path, sqlite_
 
     def active() -> set[str]:
         with session_scope(sqlite_url) as session:
-            return {f.name for f in repo.active_feeds(session)}
+            return {name for _, name in feeds.active_feed_ids(session)}
 
     try:
         write(path, [("A", "http://a.test/rss", 600, True), ("B", "http://b.test/rss", 600, True)])
@@ -84,7 +84,7 @@ def test_hot_reload_applies_edits_and_keeps_the_last_good_list(tmp_path, sqlite_
         tasks.reload_feeds_if_changed()
         assert feeds()["A"][0] == 120 and active() == {"A", "C"}
         with session_scope(sqlite_url) as session:  # the new feed is due at once
-            assert {f for f in repo.claim_due_feeds(session, repo.now())} >= {
+            assert {f for f in feeds.claim_due_feeds(session, repo.now())} >= {
                 session.scalar(select(Feed.id).where(Feed.name == "C"))}
         write(path, [("C", "http://c.test/rss", 300, True)])
         _touch_later(path)

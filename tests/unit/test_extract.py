@@ -1,9 +1,18 @@
-from pathlib import Path
-
-from tests.conftest import EXAMPLES
 from worker.extract import decode_html, extract
 
-PARAGRAPHS = Path(EXAMPLES / "blinken-kiev-fr.txt").read_text(encoding="utf-8").split("\n\n")
+# Written for these tests (not a publisher's text): accents, curly apostrophes, a quote.
+PARAGRAPHS = [
+    "Le secrétaire d’État américain, Antony Blinken, est arrivé jeudi matin à Kiev pour une "
+    "visite qui n’avait pas été annoncée, la troisième depuis le début de la guerre.",
+    "Il doit y rencontrer le président ukrainien et son ministre des Affaires étrangères, "
+    "avant de rejoindre la Pologne où se tient une réunion des alliés des États-Unis.",
+    "Washington a promis une nouvelle aide militaire de 675 millions de dollars, composée "
+    "de munitions, de véhicules blindés et de matériel de déminage, selon le Pentagone.",
+    "« Nous serons à vos côtés aussi longtemps qu’il le faudra », a déclaré le chef de la "
+    "diplomatie américaine devant la presse, à la sortie d’un hôpital de la capitale.",
+    "Les Européens, de leur côté, discutent d’un nouveau paquet de sanctions visant les "
+    "exportations de pétrole et les banques qui financent encore l’effort de guerre.",
+]
 
 
 def page(charset_meta: str = "utf-8", body_extra: str = "") -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.newsroom import EXAMPLE_TEXT
+from tests.newsroom import example_text
 from worker.nlp import annotate
 
 
 def test_example_article_annotations():
-    (ann,) = annotate([EXAMPLE_TEXT], [date(2022, 9, 8)])
+    text = example_text()
+    (ann,) = annotate([text], [date(2022, 9, 8)])
     entities = {(e.label, e.name) for e in ann.entities}
     persons = {name for label, name in entities if label == "PER"}
     assert persons == {"Anthony Blinken", "Joe Biden", "Volodymyr Zelensky", "Lloyd Austin"}
@@ -27,5 +28,5 @@ def test_example_article_annotations():
     assert any(q.endswith("675 millions de dollars") for q in quotes)
     for e in ann.entities:
         for m in e.mentions:
-            assert EXAMPLE_TEXT[m.start:m.end] == m.text
+            assert text[m.start:m.end] == m.text
             assert m.text in m.sentence

@@ -3,7 +3,8 @@ from datetime import UTC, datetime
 import pytest
 
 from worker.errors import FeedError
-from worker.polling import next_poll_at, parse_feed
+from worker.feeds.parse import parse_feed
+from worker.feeds.schedule import next_poll_at
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Le Journal</title>
@@ -57,7 +58,7 @@ def test_backoff_grows_with_failures_and_honours_retry_after():
 
 
 def test_adaptive_interval_follows_the_publishing_rate():
-    from worker.polling import adaptive_interval
+    from worker.feeds.schedule import adaptive_interval
 
     busy = adaptive_interval(40, 900, 300, 7200)  # 40 new entries an hour
     quiet = adaptive_interval(2 / 24, 900, 300, 7200)  # 2 a day

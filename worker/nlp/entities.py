@@ -50,6 +50,7 @@ NOISE = {
     "defense", "justice", "interieur", "m.", "mme", "monsieur", "madame", "dieu", "twitter",
     "le", "la", "les", "un", "une", "il", "elle", "nous", "vous", "ils", "on", "ce", "cette",
     "selon", "mais", "et", "ou", "donc", "or", "ni", "car", "a", "de", "du", "des", "en",
+    "ndlr", "est", "ouest", "nord", "sud",
     "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "photo", "afp photo",
 }
 LABEL_PREFERENCE = {"PER": 3, "ORG": 2, "LOC": 1, "MISC": 0}
@@ -111,9 +112,14 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
     return stripped, shift
 
 
+PARTY_ACRONYM = re.compile(r"[a-z]{1,4}(?:[&-][a-z]{1,4})+")
+
+
 def relabel(label: str, key: str, before: str) -> str:
     """Correct the model's label from the name's own words and the noun just before it."""
     words = key.split()
+    if PARTY_ACRONYM.fullmatch(key):
+        return "ORG"  # CD&V, N-VA: parties and companies, never places
     if label in ("LOC", "MISC", "PER") and (
             words[0] in INSTITUTION_HEADS - {"sante", "haute"} or words[-1] in ORG_TAILS
             or ORG_CUE.search(before)):
@@ -137,6 +143,11 @@ class _Group:
         return max(self.forms, key=lambda f: (len(f.split()), self.forms[f], f))
 
 
+def label_ok(label: str) -> bool:
+    """Labels whose names may end in a possessive 's (Moody's, McDonald's)."""
+    return label in ("ORG", "MISC", "PER")
+
+
 def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
     groups: dict[str, _Group] = {}
     for m in mentions:
@@ -148,12 +159,16 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
         if cleaned is None:
             continue
         name, shift = cleaned
+        if re.match(r"[’']s\b", text[m.start + shift + len(name):]) and label_ok(m.label):
+            name += text[m.start + shift + len(name):m.start + shift + len(name) + 2]
         key = fold(name)
         if m.label in ("LOC", "MISC") and is_demonym(name, before, text[m.end:m.end + 40]):
             continue
         if re.search(r"(?:maladie|syndrome|prix|loi)\s+(?:de\s+|d[’'])$", before, re.I):
             continue  # "maladie d'Alzheimer", "prix Goncourt": named after, not an entity
         label = relabel(m.label, key, before)
+        if re.match(r"\s*[,(]\s*\d{1,3}\s*ans\b", text[m.end:m.end + 12]):
+            label = "PER"  # "Aseel (11 ans)", "Zakaria Shehab, 37 ans": a person's age
         g = groups.setdefault(key, _Group(key, Counter(), Counter(), []))
         g.labels[label] += 1
         g.forms[name] += 1
@@ -162,10 +177,21 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
     return groups
 
 
+def _initials(key: str) -> str:
+    return "".join(t[0] for t in re.split(r"[\s-]+", key) if t)
+
+
 def _full_form(key: str, groups: dict[str, _Group]) -> str | None:
-    """The one longer person name containing this short form ('Blinken', 'Oliver'), if unique."""
+    """The one longer person name containing this short form ('Blinken', 'Oliver'), if unique;
+    or whose initials it is ('DSK' for Dominique Strauss-Kahn)."""
     tokens = key.split()
     candidates = set()
+    if len(tokens) == 1 and 2 <= len(key) <= 4 and any(
+            f.isupper() for f in groups[key].forms):
+        candidates = {k for k, g in groups.items() if g.label == "PER" and k != key
+                      and len(k.split()) > 1 and _initials(k) == key}
+        if len(candidates) == 1:
+            return candidates.pop()
     for other_key, other in groups.items():
         other_tokens = other_key.split()
         if other.label != "PER" or len(other_tokens) <= len(tokens):
@@ -187,13 +213,87 @@ class CanonicalEntity:
     mentions: tuple[RawMention, ...]
 
 
-def canonicalize_mentions(mentions: list[RawMention], text: str) -> list[CanonicalEntity]:
+DEMONYM_SUFFIX = re.compile(r"(?:ais|ois|ain|ien|éen|on|an|in|ène|ite|ol|and)(?:e|ne)?s?$")
+RATING = re.compile(r"[A-Za-z]{1,4}\d{1,2}[a-z+-]?")
+SENTENCE_OPENERS = ".!?…:;\n«“\"—–-"
+# Plural team names the model takes for places or people: "les Hawks", "les Red Devils".
+TEAM = re.compile(r"\bles\s+$")
+
+
+LOCATIVE = re.compile(r"\b(?:à|dans|vers|depuis|près\s+de|habite\s+à)\s+$")
+
+
+def _position_capitalised(text: str, start: int) -> bool:
+    """Capitalised by its place: first word of the text, a sentence, a quotation or a line."""
+    before = text[:start].rstrip(SPACES_AND_QUOTES)
+    return not before or before[-1] in SENTENCE_OPENERS or text[:start].endswith(("« ", "“"))
+
+
+SPACES_AND_QUOTES = " \u00a0\u202f\t«“\""
+
+
+def _is_noise(group: _Group, text: str, lexicon) -> bool:
+    """Capitalised common words ('Tensions', 'Reçue'), all-caps subheadings ('AUSTÉRITÉ'),
+    rating codes ('Baa1') and demonyms ('Bruxellois') are not entities."""
+    name = group.name
+    if " " in name:
+        return False
+    if RATING.fullmatch(name) and group.label != "ORG":
+        return True
+    if lexicon is None:
+        return False
+    word = name.split("-")[-1]
+    if group.label in ("LOC", "MISC", "ORG") and lexicon.is_adjective(word) \
+            and DEMONYM_SUFFIX.search(word.lower()):
+        return True
+    if name.isupper() and len(name) >= 5 and lexicon.is_common(name):
+        return True
+    if lexicon.is_adjective(word) and all(  # "les Juifs", "des Wallons": people, not names
+            re.search(r"\b(?:les|des|aux)\s+$", text[max(0, m.start - 5):m.start])
+            for m in group.mentions):
+        return True
+    if all(_alone_on_line(text, m.start, m.end) for m in group.mentions):
+        return True  # a one-word subheading ("Buzz")
+    return lexicon.is_common(name) and all(
+        _position_capitalised(text, m.start) for m in group.mentions)
+
+
+def _alone_on_line(text: str, start: int, end: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start:line_end if line_end >= 0 else len(text)]
+    return line.strip(SPACES_AND_QUOTES + ".") == text[start:end]
+
+
+def _team_label(group: _Group, text: str, lexicon) -> str:
+    """'les Hawks' (a plural that is no French word) names a team: an organisation."""
+    name = group.name
+    if lexicon is None or "-" in name or lexicon.is_common(name.split()[-1]):
+        return group.label
+    if group.label in ("LOC", "PER", "MISC") and name.endswith("s") and any(
+            TEAM.search(text[max(0, m.start - 6):m.start]) for m in group.mentions):
+        return "ORG"
+    return group.label
+
+
+def canonicalize_mentions(mentions: list[RawMention], text: str,
+                          lexicon=None) -> list[CanonicalEntity]:
     """Merge an article's mentions into entities: 'Blinken' joins 'Anthony Blinken'.
 
     A short form joins the one longer person name containing it; a short form the model
-    labelled otherwise ('Ferraz' as ORG) joins too when it is a single word.
+    labelled otherwise ('Ferraz' as ORG) joins too when it is a single word. With a
+    lexicon (worker.nlp.model.Lexicon), capitalised common words are dropped.
     """
     groups = _group(mentions, text)
+    groups = {k: g for k, g in groups.items() if not _is_noise(g, text, lexicon)}
+    for g in groups.values():
+        if g.label == "PER" and " " not in g.key and all(
+                LOCATIVE.search(text[max(0, m.start - 12):m.start]) for m in g.mentions):
+            g.labels["LOC"] += sum(g.labels.values())  # "habite à Jabalia": a place
+    for g in groups.values():
+        team = _team_label(g, text, lexicon)
+        if team != g.label:
+            g.labels[team] += sum(g.labels.values())
     merged: dict[str, list[_Group]] = defaultdict(list)
     for key, group in groups.items():
         target = _full_form(key, groups)

@@ -13,7 +13,9 @@ from spacy.language import Language
 log = logging.getLogger(__name__)
 
 # The parser, lemmatizer and morphologizer cost most of the time and NER does not use them;
-# the small "senter" gives sentence boundaries for the mentions' sentences.
+# the small "senter" gives sentence boundaries for the mentions' sentences. The
+# morphologizer's first-name genders were tried for "a-t-elle dit": +120 ms CPU per article
+# and no better speakers on the real corpus than titles and determiners (speakers.py).
 NOT_NEEDED = ("parser", "lemmatizer", "morphologizer", "attribute_ruler", "tok2vec")
 # Texts are cut into chunks below this many characters before they reach the model.
 CHUNK_CHARS = 100_000
@@ -49,3 +51,43 @@ def _gazetteer() -> list[dict]:
         for name in names:
             patterns.append({"label": label, "pattern": name})
     return patterns
+
+
+class Lexicon:
+    """French common words from the model's own lemmatizer tables (shipped in the model
+    package, nothing downloaded): tells 'Tensions' or 'Bruxellois' from a name."""
+
+    def __init__(self, path) -> None:
+        from spacy.lookups import Lookups
+
+        lookups = Lookups().from_disk(path)
+        self._forms = lookups.get_table("lemma_lookup")
+        index = lookups.get_table("lemma_index")
+        self._pos = {pos: set(index[pos]) for pos in ("noun", "verb", "adj", "adv")}
+
+    def forms(self, word: str) -> list[str]:
+        word = word.lower()
+        return [word, *(self._forms.get(word) or [])]
+
+    def is_common(self, word: str) -> bool:
+        """A French noun, verb, adjective, adverb or inflected form of one."""
+        forms = self.forms(word)
+        return forms[0] in self._forms or any(
+            f in words for f in forms for words in self._pos.values())
+
+    def is_adjective(self, word: str) -> bool:
+        return any(f in self._pos["adj"] for f in self.forms(word))
+
+
+@lru_cache(maxsize=2)
+def load_lexicon(name: str) -> Lexicon | None:
+    """The lexicon of model `name`, or None when its package ships no lemmatizer tables."""
+    import importlib
+    from pathlib import Path
+
+    try:
+        package = Path(importlib.import_module(name).__file__).parent
+    except ImportError:
+        return None
+    found = sorted(package.glob("*/lemmatizer/lookups"))
+    return Lexicon(found[0]) if found else None

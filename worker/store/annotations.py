@@ -17,22 +17,62 @@ from worker.store.models import (
 from worker.store.repo import insert_for
 
 
+def _known_full_name(session: Session, key: str) -> tuple[int, str] | None:
+    """(id, key) of the one stored person whose full name ends with this surname, if one.
+
+    "Macron" alone in an article joins "Emmanuel Macron" known from other articles; two
+    stored persons with that surname (or none) leave it alone.
+    """
+    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = session.execute(
+        select(Entity.id, Entity.key).where(Entity.label == "PER",
+                                            Entity.key.like(f"% {escaped}", escape="\\"))
+        .limit(2)).all()
+    return (rows[0][0], rows[0][1]) if len(rows) == 1 else None
+
+
+def _surnames_to_full_names(session: Session, ann: Annotations
+                            ) -> dict[tuple[str, str], tuple[int, str]]:
+    """{(label, surname key): (id, full key)} for the article's one-word person names."""
+    found = {}
+    for e in ann.entities:
+        if e.label == "PER" and " " not in e.key:
+            full = _known_full_name(session, e.key)
+            if full:
+                found[(e.label, e.key)] = full
+    return found
+
+
 def _upsert_entities(session: Session, ann: Annotations) -> dict[tuple[str, str], int]:
     """One multi-row upsert for the article's entities: {(label, key): entity id}.
 
-    Rows go in one global order (label, key), so two workers never deadlock.
+    Rows go in one global order (label, key), so two workers never deadlock. A surname
+    alone is counted on the full name it joins.
     """
     if not ann.entities:
         return {}
-    rows = [{"label": e.label, "key": e.key, "name": e.name, "mention_count": len(e.mentions),
-             "article_count": 1} for e in sorted(ann.entities, key=lambda e: (e.label, e.key))]
+    joined = _surnames_to_full_names(session, ann)
+    rows = [{"label": e.label, "key": joined[(e.label, e.key)][1] if (e.label, e.key) in joined
+             else e.key, "name": e.name, "mention_count": len(e.mentions), "article_count": 1}
+            for e in ann.entities]
+    rows.sort(key=lambda r: (r["label"], r["key"]))
+    names = {}
+    for r in rows:  # a joined surname and its full name in one article: one row
+        if (r["label"], r["key"]) in names:
+            names[(r["label"], r["key"])]["mention_count"] += r["mention_count"]
+        else:
+            names[(r["label"], r["key"])] = r
+    rows = list(names.values())
     stmt = insert_for(session, Entity).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Entity.label, Entity.key],
         set_=dict(mention_count=Entity.mention_count + stmt.excluded.mention_count,
                   article_count=Entity.article_count + 1),
     ).returning(Entity.id, Entity.label, Entity.key)
-    return {(label, key): entity_id for entity_id, label, key in session.execute(stmt)}
+    ids = {(label, key): entity_id for entity_id, label, key in session.execute(stmt)}
+    for short, (_, full_key) in joined.items():
+        ids[short] = ids[(short[0], full_key)]
+    return ids
 
 
 def clear_annotations(session: Session, article_id: int) -> None:

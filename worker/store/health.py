@@ -70,7 +70,9 @@ def open_failures(session: Session, limit: int = 100) -> list[Failure]:
                                 .order_by(Failure.id.desc()).limit(limit)))
 
 
-RETRY_FROM = {"fetch": "discovered", "extract": "fetched", "annotate": "extracted"}
+# A failed fetch or extraction starts again from the page (kept, or fetched again if
+# retention dropped it); a failed annotation from the stored text.
+RETRY_FROM = {"fetch": "discovered", "extract": "discovered", "annotate": "extracted"}
 
 
 def retry_failures(session: Session, ids: list[int] | None) -> list[tuple[int, str]]:
@@ -92,8 +94,8 @@ def retry_failures(session: Session, ids: list[int] | None) -> list[tuple[int, s
         state = RETRY_FROM.get(failure.stage, "discovered")
         moved = session.execute(
             update(Article).where(Article.id == failure.article_id, Article.state == "failed")
-            .values(state=state, failure_reason=None, attempts=0, state_changed_at=stamp,
-                    updated_at=stamp)).rowcount
+            .values(state=state, failure_reason=None, attempts=0, last_error=None,
+                    state_changed_at=stamp, updated_at=stamp)).rowcount
         if moved:
             repo.append_event(session, failure.article_id, "retry", state)
             retried.append((failure.article_id, state))

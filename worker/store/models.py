@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -16,13 +16,33 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
 Id = BigInteger().with_variant(Integer, "sqlite")
-Stamp = DateTime(timezone=True)
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on SQLite (which stores naive ones) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+Stamp = UtcDateTime()
 
 
 class Base(DeclarativeBase):
@@ -32,26 +52,30 @@ class Base(DeclarativeBase):
 class Feed(Base):
     __tablename__ = "feeds"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    url: Mapped[str] = mapped_column(String(2048), unique=True)
-    name: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     in_file: Mapped[bool] = mapped_column(Boolean, default=True)
     interval_seconds: Mapped[int] = mapped_column(Integer, default=900)
     tags: Mapped[list] = mapped_column(JSON, default=list)
+    # Query parameters this feed's links carry that never select content (feeds.yaml).
+    strip_params: Mapped[list] = mapped_column(JSON, default=list)
     respect_robots: Mapped[bool] = mapped_column(Boolean, default=True)
     adaptive: Mapped[bool] = mapped_column(Boolean, default=False)
     # The interval in force: interval_seconds, or what the adaptive mode made of it.
     effective_interval: Mapped[int | None] = mapped_column(Integer)
     # Where a permanent redirect said the feed now lives.
-    current_url: Mapped[str | None] = mapped_column(String(2048))
-    etag: Mapped[str | None] = mapped_column(String(500))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
+    current_url: Mapped[str | None] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
     next_poll_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
     last_polled_at: Mapped[datetime | None] = mapped_column(Stamp)
     last_success_at: Mapped[datetime | None] = mapped_column(Stamp)
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Polls started and not finished (a killed worker): bounded by max_attempts.
+    poll_attempts: Mapped[int] = mapped_column(Integer, default=0)
     disabled_reason: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(Stamp)
     updated_at: Mapped[datetime] = mapped_column(Stamp)
@@ -81,8 +105,10 @@ class Story(Base):
 class Article(Base):
     __tablename__ = "articles"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
-    url: Mapped[str] = mapped_column(String(2048))
+    # Identity: sha256 of the canonical URL, so a URL of any length fits a unique index.
+    url_key: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    canonical_url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"),
                                                 index=True)
     # discovered → fetched → extracted → done; or failed (with failure_reason)
@@ -90,29 +116,31 @@ class Article(Base):
     state_changed_at: Mapped[datetime] = mapped_column(Stamp, index=True)
     # A worker's lease on the article while it annotates a batch (not a state change).
     lease_until: Mapped[datetime | None] = mapped_column(Stamp)
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_owner: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    failure_reason: Mapped[str | None] = mapped_column(String(100))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
     # What the feed entry said
-    entry_guid: Mapped[str | None] = mapped_column(String(2048))
+    entry_guid: Mapped[str | None] = mapped_column(Text)
     entry_title: Mapped[str | None] = mapped_column(Text)
     entry_summary: Mapped[str | None] = mapped_column(Text)
     entry_content: Mapped[str | None] = mapped_column(Text)
     entry_published: Mapped[datetime | None] = mapped_column(Stamp)
     entry_categories: Mapped[list] = mapped_column(JSON, default=list)
     # What the page said
-    final_url: Mapped[str | None] = mapped_column(String(2048))
+    final_url: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
     authors: Mapped[list] = mapped_column(JSON, default=list)
     published: Mapped[str | None] = mapped_column(String(40))
     modified: Mapped[str | None] = mapped_column(String(40))
-    site_name: Mapped[str | None] = mapped_column(String(300))
+    site_name: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(10), index=True)
-    image: Mapped[str | None] = mapped_column(String(2048))
+    image: Mapped[str | None] = mapped_column(Text)
     categories: Mapped[list] = mapped_column(JSON, default=list)
     tags: Mapped[list] = mapped_column(JSON, default=list)
+    # The tags of the feeds (feeds.yaml) that listed the article.
+    feed_tags: Mapped[list] = mapped_column(JSON, default=list)
     text: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
     extraction: Mapped[str | None] = mapped_column(String(10))  # page or feed
@@ -131,7 +159,8 @@ class ArticleUrl(Base):
 
     __tablename__ = "article_urls"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    url_key: Mapped[str] = mapped_column(String(64), unique=True, index=True)  # sha256 of url
+    url: Mapped[str] = mapped_column(Text)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
                                             index=True)
     feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
@@ -144,7 +173,7 @@ class Page(Base):
     __tablename__ = "pages"
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
                                             primary_key=True)
-    url: Mapped[str] = mapped_column(String(2048))
+    url: Mapped[str] = mapped_column(Text)
     status: Mapped[int] = mapped_column(Integer)
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -175,8 +204,8 @@ class Entity(Base):
     __table_args__ = (UniqueConstraint("label", "key", name="uq_entities_label_key"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     label: Mapped[str] = mapped_column(String(10))
-    key: Mapped[str] = mapped_column(String(300))  # accent-folded lower-case name
-    name: Mapped[str] = mapped_column(String(300))
+    key: Mapped[str] = mapped_column(Text)  # accent-folded lower-case name
+    name: Mapped[str] = mapped_column(Text)
     mention_count: Mapped[int] = mapped_column(Integer, default=0)
     article_count: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -186,7 +215,7 @@ class EntityAlias(Base):
     __table_args__ = (UniqueConstraint("entity_id", "alias", name="uq_entity_aliases"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
-    alias: Mapped[str] = mapped_column(String(300))
+    alias: Mapped[str] = mapped_column(Text)
 
 
 class Mention(Base):
@@ -199,7 +228,7 @@ class Mention(Base):
     entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
     sentence: Mapped[str | None] = mapped_column(Text)
 
 
@@ -211,7 +240,7 @@ class Amount(Base):
     kind: Mapped[str] = mapped_column(String(10))  # money or percent
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
     value: Mapped[float] = mapped_column(Float)
     currency: Mapped[str | None] = mapped_column(String(3), index=True)
 
@@ -223,7 +252,7 @@ class DateMention(Base):
                                             index=True)
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
     value: Mapped[str] = mapped_column(String(10), index=True)
 
 
@@ -235,7 +264,7 @@ class Quote(Base):
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
-    speaker: Mapped[str | None] = mapped_column(String(300))
+    speaker: Mapped[str | None] = mapped_column(Text)
     speaker_entity_id: Mapped[int | None] = mapped_column(
         ForeignKey("entities.id", ondelete="SET NULL"), index=True)
 
@@ -282,7 +311,7 @@ class Failure(Base):
     article_id: Mapped[int | None] = mapped_column(Id, index=True)
     feed_id: Mapped[int | None] = mapped_column(Id, index=True)
     stage: Mapped[str] = mapped_column(String(20))
-    reason: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
     message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Stamp)
     resolved_at: Mapped[datetime | None] = mapped_column(Stamp)

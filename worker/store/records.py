@@ -1,12 +1,18 @@
-"""Reading what consumers read: article, story, entity and event records (schemas/)."""
+"""Reading what consumers read: article, story, entity and event records (schemas/).
+
+Exports stream: articles are read in chunks, with their annotations in one query per
+table and chunk, so memory stays flat however many articles there are.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from worker import record
 from worker.store.models import (
     Amount,
     Article,
@@ -19,76 +25,82 @@ from worker.store.models import (
     Story,
 )
 
-
-def _entities_of(session: Session, article_id: int) -> list[dict]:
-    rows = session.execute(
-        select(Entity.id, Entity.label, Entity.name, Entity.key, Mention.start, Mention.end,
-               Mention.text, Mention.sentence)
-        .join(Mention, Mention.entity_id == Entity.id)
-        .where(Mention.article_id == article_id).order_by(Mention.start))
-    entities: dict[int, dict] = {}
-    for row in rows:
-        ent = entities.setdefault(row.id, {"id": row.id, "label": row.label,
-                                           "canonical_name": row.name, "key": row.key,
-                                           "mentions": []})
-        ent["mentions"].append({"start": row.start, "end": row.end, "text": row.text,
-                                "sentence": row.sentence})
-    return list(entities.values())
+CHUNK = 500
 
 
-def article_record(session: Session, article: Article, feed_names: dict[int, str]) -> dict:
-    """One article as consumers see it (schemas/article.schema.json)."""
-    aid = article.id
+def _article_fields(article: Article, feed_names: dict[int, str]) -> dict:
+    published = article.published or (article.entry_published.isoformat()
+                                      if article.entry_published else None)
     return {
-        "id": aid, "state": article.state,
+        **{name: getattr(article, name) for name in record.ARTICLE_FIELDS
+           if hasattr(Article, name)},
         "feed": feed_names.get(article.feed_id) if article.feed_id else None,
-        "feed_id": article.feed_id, "url": article.url,
-        "canonical_url": article.canonical_url, "final_url": article.final_url,
-        "title": article.title or article.entry_title, "authors": article.authors or [],
-        "published": article.published or (article.entry_published.isoformat()
-                                           if article.entry_published else None),
-        "modified": article.modified, "site_name": article.site_name,
-        "description": article.description, "language": article.language,
-        "image": article.image, "categories": article.categories or [],
-        "tags": article.tags or [], "entry": {
-            "guid": article.entry_guid, "title": article.entry_title,
-            "summary": article.entry_summary, "categories": article.entry_categories or [],
-        },
-        "extraction": article.extraction, "paywalled": article.paywalled,
-        "text": article.text, "body": article.body, "text_hash": article.text_hash,
-        "duplicate_of": article.duplicate_of_id, "story_id": article.story_id,
-        "failure_reason": article.failure_reason,
+        "title": article.title or article.entry_title, "published": published,
+        "entry": {"guid": article.entry_guid, "title": article.entry_title,
+                  "summary": article.entry_summary,
+                  "categories": article.entry_categories or []},
+        "duplicate_of": article.duplicate_of_id,
         "discovered_at": article.discovered_at.isoformat(),
         "updated_at": article.updated_at.isoformat(),
-        "entities": _entities_of(session, aid),
-        "amounts": [{"kind": a.kind, "text": a.text, "amount": a.value, "currency": a.currency,
-                     "start": a.start, "end": a.end}
-                    for a in session.scalars(select(Amount).where(Amount.article_id == aid)
-                                             .order_by(Amount.start))],
-        "dates": [{"text": d.text, "value": d.value, "start": d.start, "end": d.end}
-                  for d in session.scalars(select(DateMention)
-                                           .where(DateMention.article_id == aid)
-                                           .order_by(DateMention.start))],
-        "quotes": [{"text": q.text, "speaker": q.speaker, "start": q.start, "end": q.end}
-                   for q in session.scalars(select(Quote).where(Quote.article_id == aid)
-                                            .order_by(Quote.start))],
     }
+
+
+def _annotations(session: Session, ids: list[int]) -> dict[int, dict]:
+    """{article id: its four annotation lists}, one query per table for all `ids`."""
+    out: dict[int, dict] = {i: {"entities": [], "amounts": [], "dates": [], "quotes": []}
+                            for i in ids}
+    entities: dict[int, dict[int, dict]] = defaultdict(dict)
+    for row in session.execute(
+            select(Mention.article_id, Entity.id, Entity.label, Entity.name, Entity.key,
+                   Mention.start, Mention.end, Mention.text, Mention.sentence)
+            .join(Entity, Mention.entity_id == Entity.id)
+            .where(Mention.article_id.in_(ids)).order_by(Mention.article_id, Mention.start)):
+        ent = entities[row.article_id].get(row.id)
+        if ent is None:
+            ent = entities[row.article_id][row.id] = record.entity(
+                row.id, row.label, row.name, row.key, [])
+            out[row.article_id]["entities"].append(ent)
+        ent["mentions"].append(record.mention(row.start, row.end, row.text, row.sentence))
+    for a in session.scalars(select(Amount).where(Amount.article_id.in_(ids))
+                             .order_by(Amount.article_id, Amount.start)):
+        out[a.article_id]["amounts"].append(
+            record.amount(a.kind, a.text, a.value, a.currency, a.start, a.end))
+    for d in session.scalars(select(DateMention).where(DateMention.article_id.in_(ids))
+                             .order_by(DateMention.article_id, DateMention.start)):
+        out[d.article_id]["dates"].append(record.date(d.text, d.value, d.start, d.end))
+    for q in session.scalars(select(Quote).where(Quote.article_id.in_(ids))
+                             .order_by(Quote.article_id, Quote.start)):
+        out[q.article_id]["quotes"].append(record.quote(q.text, q.speaker, q.start, q.end))
+    return out
+
+
+def article_records(session: Session, ids: list[int]) -> dict[int, dict]:
+    """{id: record} for these articles (the ones that still exist)."""
+    feed_names = dict(session.execute(select(Feed.id, Feed.name)).all())
+    annotations = _annotations(session, ids)
+    return {a.id: record.article_record(_article_fields(a, feed_names), annotations[a.id])
+            for a in session.scalars(select(Article).where(Article.id.in_(ids)))}
 
 
 def export_records(session: Session, since: int,
                    until: int | None = None) -> Iterator[tuple[int, dict]]:
-    """(last seq, record) for each article changed in (since, until], in sequence order."""
-    query = select(Event.article_id, Event.seq).where(Event.seq > since)
+    """(last seq, record) for each article changed in (since, until], in sequence order.
+
+    Streams: the database orders the articles by their last event, and they are read
+    and turned into records a chunk at a time.
+    """
+    last = func.max(Event.seq).label("last_seq")
+    query = select(Event.article_id, last).where(Event.seq > since)
     if until is not None:
         query = query.where(Event.seq <= until)
-    last_seq: dict[int, int] = {}
-    for article_id, seq in session.execute(query.order_by(Event.seq)):
-        last_seq[article_id] = seq
-    feed_names = dict(session.execute(select(Feed.id, Feed.name)).all())
-    for article_id, seq in sorted(last_seq.items(), key=lambda item: item[1]):
-        article = session.get(Article, article_id)
-        if article is not None:
-            yield seq, article_record(session, article, feed_names)
+    rows = session.execute(query.group_by(Event.article_id).order_by(last)
+                           .execution_options(yield_per=CHUNK))
+    for part in rows.partitions(CHUNK):
+        records = article_records(session, [article_id for article_id, _ in part])
+        for article_id, seq in part:
+            if article_id in records:
+                yield seq, records[article_id]
+        session.expunge_all()  # the identity map would otherwise keep every article
 
 
 def event_records(session: Session, since: int, until: int | None = None,

@@ -7,12 +7,15 @@ moves an article at most once.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, event, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from worker.store.models import (
@@ -22,9 +25,7 @@ from worker.store.models import (
     EventCounter,
     EventOutbox,
     Failure,
-    Feed,
     Page,
-    Poll,
     Story,
     TextHash,
 )
@@ -36,6 +37,11 @@ EVENTS_CHANNEL = "newsworker_events"  # PostgreSQL NOTIFY channel, payload: the 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def url_key(url: str) -> str:
+    """The indexed identity of a URL of any length (sha256 hex)."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
 def insert_for(session: Session, table):
@@ -153,128 +159,68 @@ def _forget_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-# --- feeds ---------------------------------------------------------------------------------
-
-def sync_feeds(session: Session, specs, remove_missing: bool = True) -> dict[str, int]:
-    """Make the feeds table match feeds.yaml: upsert listed feeds, retire the others.
-
-    `remove_missing=False` only adds and updates: a one-off run with another file
-    must not retire the service's feeds.
-    """
-    listed = {spec.url for spec in specs}
-    stamp = now()
-    for spec in specs:
-        values = dict(url=spec.url, name=spec.name, enabled=spec.enabled, in_file=True,
-                      interval_seconds=spec.interval_seconds, tags=list(spec.tags),
-                      respect_robots=spec.respect_robots, adaptive=spec.adaptive,
-                      created_at=stamp, updated_at=stamp, next_poll_at=stamp)
-        stmt = insert_for(session, Feed).values(**values)
-        session.execute(stmt.on_conflict_do_update(
-            index_elements=[Feed.url],
-            set_=dict(name=spec.name, enabled=spec.enabled, in_file=True,
-                      interval_seconds=spec.interval_seconds, tags=list(spec.tags),
-                      respect_robots=spec.respect_robots, adaptive=spec.adaptive,
-                      updated_at=stamp)))
-    removed = 0
-    if remove_missing:
-        removed = session.execute(
-            update(Feed).where(Feed.url.not_in(listed), Feed.in_file.is_(True))
-            .values(in_file=False, updated_at=stamp)).rowcount
-    return {"listed": len(listed), "removed": removed}
-
-
-def feed_by_id(session: Session, feed_id: int) -> Feed | None:
-    return session.get(Feed, feed_id)
-
-
-def active_feeds(session: Session, urls: list[str] | None = None) -> list[Feed]:
-    """Enabled feeds (of the feeds file, or with these URLs) not disabled by an error."""
-    query = select(Feed).where(Feed.enabled.is_(True), Feed.disabled_reason.is_(None))
-    query = query.where(Feed.url.in_(urls)) if urls is not None else \
-        query.where(Feed.in_file.is_(True))
-    return list(session.scalars(query.order_by(Feed.id)))
-
-
-def claim_due_feeds(session: Session, at: datetime, limit: int = 500,
-                    lease_seconds: float = 120) -> list[int]:
-    """Feed ids due at `at`, each claimed by pushing its next poll a lease ahead.
-
-    The conditional update means two schedulers racing for one feed get it once.
-    """
-    due = session.scalars(
-        select(Feed.id).where(Feed.enabled.is_(True), Feed.in_file.is_(True),
-                              Feed.disabled_reason.is_(None), Feed.next_poll_at <= at)
-        .order_by(Feed.next_poll_at).limit(limit)).all()
-    claimed = []
-    # The poll itself sets the real next time; if its worker dies, the feed is due again
-    # when the lease ends.
-    lease = at + timedelta(seconds=lease_seconds)
-    for feed_id in due:
-        won = session.execute(
-            update(Feed).where(Feed.id == feed_id, Feed.next_poll_at <= at)
-            .values(next_poll_at=lease)).rowcount
-        if won:
-            claimed.append(feed_id)
-    return claimed
-
-
-def new_entries_per_hour(session: Session, feed_id: int, since: datetime) -> float | None:
-    """The feed's publishing rate over its successful polls since `since`; None if too few."""
-    count, total, first = session.execute(
-        select(func.count(), func.coalesce(func.sum(Poll.new_entries), 0),
-               func.min(Poll.started_at))
-        .where(Poll.feed_id == feed_id, Poll.started_at >= since,
-               Poll.outcome.in_(("ok", "not_modified")))).one()
-    if count < 3 or first is None:
-        return None
-    if first.tzinfo is None:
-        first = first.replace(tzinfo=since.tzinfo)
-    hours = max((now() - first).total_seconds() / 3600, 0.25)
-    return total / hours
-
-
-def record_poll(session: Session, feed: Feed, *, started: datetime, duration_ms: int,
-                status: int | None, outcome: str, entries: int = 0, new_entries: int = 0,
-                skipped: int = 0, error: str | None = None) -> None:
-    session.add(Poll(feed_id=feed.id, started_at=started, duration_ms=duration_ms,
-                     status_code=status, outcome=outcome, entries=entries,
-                     new_entries=new_entries, skipped_entries=skipped, error=error))
-
-
 # --- articles ------------------------------------------------------------------------------
 
-def discover_article(session: Session, feed_id: int, entry) -> int | None:
+def _remember_urls(session: Session, article_id: int, feed_id: int | None,
+                   urls: list[str]) -> None:
+    """Record URLs the article is known by; a URL already known keeps its first article."""
+    stamp = now()
+    for url in dict.fromkeys(urls):
+        session.execute(insert_for(session, ArticleUrl).values(
+            url_key=url_key(url), url=url, article_id=article_id, feed_id=feed_id,
+            seen_at=stamp).on_conflict_do_nothing(index_elements=[ArticleUrl.url_key]))
+
+
+def discover_article(session: Session, feed_id: int, entry,
+                     feed_tags: tuple[str, ...] = ()) -> int | None:
     """Record a feed entry as an article in state `discovered`; its id if it is new.
 
-    Identity is the canonical URL (unique): a second feed, or a second poll, listing the
-    same article only records the extra link.
+    Identity is the canonical URL (unique through its hash): a second feed, or a second
+    poll, listing the same article only records the extra link.
     """
     stamp = now()
     stmt = insert_for(session, Article).values(
-        canonical_url=entry.canonical_url, url=entry.link, feed_id=feed_id, state="discovered",
-        state_changed_at=stamp, entry_guid=entry.guid, entry_title=entry.title,
-        entry_summary=entry.summary, entry_content=entry.content,
-        entry_published=entry.published, entry_categories=list(entry.categories),
+        url_key=url_key(entry.canonical_url), canonical_url=entry.canonical_url,
+        url=entry.link, feed_id=feed_id, state="discovered", state_changed_at=stamp,
+        entry_guid=entry.guid, entry_title=entry.title, entry_summary=entry.summary,
+        entry_content=entry.content, entry_published=entry.published,
+        entry_categories=list(entry.categories), feed_tags=list(feed_tags),
         discovered_at=stamp, updated_at=stamp,
-    ).on_conflict_do_nothing(index_elements=[Article.canonical_url]).returning(Article.id)
+    ).on_conflict_do_nothing(index_elements=[Article.url_key]).returning(Article.id)
     new_id = session.execute(stmt).scalar_one_or_none()
     article_id = new_id or session.scalar(
-        select(Article.id).where(Article.canonical_url == entry.canonical_url))
-    session.execute(insert_for(session, ArticleUrl).values(
-        url=entry.link, article_id=article_id, feed_id=feed_id, seen_at=stamp
-    ).on_conflict_do_nothing(index_elements=[ArticleUrl.url]))
+        select(Article.id).where(Article.url_key == url_key(entry.canonical_url)))
+    _remember_urls(session, article_id, feed_id, [entry.canonical_url, entry.link])
     if new_id:
         append_event(session, new_id, "discovered", "discovered")
+    elif feed_tags:
+        add_feed_tags(session, article_id, feed_tags)
     return new_id
 
 
+def add_feed_tags(session: Session, article_id: int, tags: tuple[str, ...]) -> None:
+    """A second feed listing the article adds its tags (feeds.yaml) to the article's."""
+    current = session.scalar(select(Article.feed_tags).where(Article.id == article_id)) or []
+    merged = list(dict.fromkeys([*current, *tags]))
+    if merged != current:
+        session.execute(update(Article).where(Article.id == article_id)
+                        .values(feed_tags=merged))
+
+
 def known_urls(session: Session, urls: list[str]) -> dict[str, tuple[int, datetime | None]]:
-    """{canonical URL: (article id, entry date)} for those that already have an article."""
+    """{URL: (article id, entry date)} for the URLs some article is already known by.
+
+    Goes through every URL an article was seen under (feed links, rel=canonical, AMP
+    variants), not only its canonical URL.
+    """
     if not urls:
         return {}
-    rows = session.execute(select(Article.canonical_url, Article.id, Article.entry_published)
-                           .where(Article.canonical_url.in_(urls)))
-    return {url: (article_id, published) for url, article_id, published in rows}
+    keys = {url_key(u): u for u in urls}
+    rows = session.execute(
+        select(ArticleUrl.url_key, Article.id, Article.entry_published)
+        .join(Article, Article.id == ArticleUrl.article_id)
+        .where(ArticleUrl.url_key.in_(list(keys))))
+    return {keys[key]: (article_id, published) for key, article_id, published in rows}
 
 
 def request_refetch(session: Session, article_id: int, entry) -> bool:
@@ -285,7 +231,7 @@ def request_refetch(session: Session, article_id: int, entry) -> bool:
         .values(state="discovered", state_changed_at=stamp, updated_at=stamp,
                 entry_title=entry.title, entry_summary=entry.summary,
                 entry_content=entry.content, entry_published=entry.published,
-                failure_reason=None, attempts=0)).rowcount
+                failure_reason=None, attempts=0, last_error=None)).rowcount
     if moved:
         append_event(session, article_id, "refetch", "discovered")
     return bool(moved)
@@ -295,33 +241,104 @@ def get_article(session: Session, article_id: int) -> Article | None:
     return session.get(Article, article_id)
 
 
+@dataclass
+class Claim:
+    """Articles a step may work on now, and those that ran out of attempts (now failed)."""
+
+    ids: list[int] = field(default_factory=list)
+    exhausted: dict[int, str] = field(default_factory=dict)  # id: failure reason
+
+
+def unfinished_marker(step: str) -> str:
+    return f"started {step}, never finished"
+
+
+def claim_articles(session: Session, ids: list[int], states: tuple[str, ...], step: str,
+                   owner: str, lease_seconds: float, max_attempts: int) -> Claim:
+    """Lease these articles to `owner` for `step` and count one attempt on each.
+
+    An article already leased to someone else, or no longer in `states`, is left out:
+    another run has it. One that used its `max_attempts` is failed here with the reason
+    of its last attempt (`DataError: …`), or `killed in STEP N times` when no attempt
+    came back (a worker that died or a task killed by its time limit).
+    """
+    stamp = now()
+    free = (Article.lease_until.is_(None)) | (Article.lease_until < stamp) | \
+        (Article.lease_owner == owner)
+    mine = (Article.id.in_(ids), Article.state.in_(states), free)
+    spent = session.execute(select(Article.id, Article.attempts, Article.last_error)
+                            .where(*mine, Article.attempts >= max_attempts)).all()
+    claim = Claim()
+    for article_id, attempts, last_error in spent:
+        reason = (f"killed in {step} {attempts} times"
+                  if not last_error or last_error.startswith("started ") else last_error)
+        if fail_article(session, article_id, step, reason[:200], reason):
+            claim.exhausted[article_id] = reason
+    claim.ids = sorted(session.scalars(
+        update(Article).where(*mine, Article.attempts < max_attempts)
+        .values(attempts=Article.attempts + 1, lease_owner=owner,
+                lease_until=stamp + timedelta(seconds=lease_seconds),
+                last_error=unfinished_marker(step))
+        .returning(Article.id)).all())
+    return claim
+
+
+def claimable_batch(session: Session, article_id: int, size: int) -> list[int]:
+    """This article and up to `size - 1` fresh extracted ones, for one model pass.
+
+    Only articles that never failed an attempt share a batch: one that may be poison
+    runs alone, so it cannot use up the attempts of innocent articles.
+    """
+    attempts = session.scalar(select(Article.attempts).where(Article.id == article_id))
+    if attempts or size <= 1:
+        return [article_id]
+    stamp = now()
+    others = session.scalars(select(Article.id).where(
+        Article.state == "extracted", Article.id != article_id, Article.attempts == 0,
+        Article.lease_until.is_(None) | (Article.lease_until < stamp))
+        .order_by(Article.id).limit(size - 1)).all()
+    return [article_id, *others]
+
+
 def advance(session: Session, article_id: int, from_state: str, to_state: str,
             event: str | None = None, **fields) -> bool:
     """Move an article one state forward if it is still in `from_state`; False if not.
 
     This is the claim that makes tasks idempotent: a second run finds the state moved.
+    The attempt count and the lease end with the step.
     """
     stamp = now()
     moved = session.execute(
         update(Article).where(Article.id == article_id, Article.state == from_state)
-        .values(state=to_state, state_changed_at=stamp, updated_at=stamp, **fields)
+        .values(state=to_state, state_changed_at=stamp, updated_at=stamp, attempts=0,
+                lease_until=None, lease_owner=None, last_error=None, **fields)
     ).rowcount
     if moved:
         append_event(session, article_id, event or to_state, to_state)
     return bool(moved)
 
 
-def record_attempt(session: Session, article_id: int, error: str) -> int:
-    """Count a transient failure; the article keeps its state so the sweep retries it."""
-    session.execute(update(Article).where(Article.id == article_id).values(
-        attempts=Article.attempts + 1, last_error=error, state_changed_at=now()))
-    return session.scalar(select(Article.attempts).where(Article.id == article_id)) or 0
+def record_error(session: Session, article_ids: list[int], error: str) -> None:
+    """An attempt failed in a way worth retrying: keep the state, free the lease.
+
+    The attempt was counted by the claim; the next claim decides whether one is left.
+    """
+    session.execute(update(Article).where(Article.id.in_(article_ids)).values(
+        last_error=error[:2000], lease_until=None, lease_owner=None))
 
 
-def touch(session: Session, article_ids: list[int]) -> None:
-    if article_ids:
-        session.execute(update(Article).where(Article.id.in_(article_ids))
-                        .values(state_changed_at=now()))
+def give_back(session: Session, article_ids: list[int], why: str) -> None:
+    """Free the lease and uncount the attempt: the site asked to wait (429, busy host)."""
+    session.execute(update(Article).where(Article.id.in_(article_ids), Article.attempts > 0)
+                    .values(attempts=Article.attempts - 1, last_error=why[:2000],
+                            lease_until=None, lease_owner=None))
+
+
+def release(session: Session, article_ids: list[int], owner: str) -> None:
+    """Give back leases at once (an interrupted batch) instead of at their expiry."""
+    session.execute(update(Article).where(Article.id.in_(article_ids),
+                                          Article.lease_owner == owner)
+                    .values(lease_until=None, lease_owner=None))
 
 
 def fail_article(session: Session, article_id: int, stage: str, reason: str,
@@ -331,7 +348,8 @@ def fail_article(session: Session, article_id: int, stage: str, reason: str,
     moved = session.execute(
         update(Article).where(Article.id == article_id, Article.state.in_(ACTIVE_STATES))
         .values(state="failed", failure_reason=reason, last_error=message[:2000],
-                state_changed_at=stamp, updated_at=stamp)).rowcount
+                lease_until=None, lease_owner=None, state_changed_at=stamp,
+                updated_at=stamp)).rowcount
     if moved:
         session.add(Failure(article_id=article_id, stage=stage, reason=reason,
                             message=message[:2000], created_at=stamp))
@@ -339,13 +357,26 @@ def fail_article(session: Session, article_id: int, stage: str, reason: str,
     return bool(moved)
 
 
-def record_feed_failure(session: Session, feed_id: int, reason: str, message: str) -> None:
-    session.add(Failure(feed_id=feed_id, stage="poll", reason=reason, message=message[:2000],
-                        created_at=now()))
+def stuck_articles(session: Session, states: tuple[str, ...], older_than: datetime,
+                   limit: int = 500) -> dict[str, list[int]]:
+    """{state: ids} of unleased articles left in a state since `older_than`; their clocks
+    restart, so a long queue is not flooded with copies at every sweep."""
+    stamp = now()
+    rows = session.execute(select(Article.id, Article.state).where(
+        Article.state.in_(states), Article.state_changed_at < older_than,
+        Article.lease_until.is_(None) | (Article.lease_until < stamp))
+        .order_by(Article.id).limit(limit)).all()
+    if rows:
+        session.execute(update(Article).where(Article.id.in_([r.id for r in rows]))
+                        .values(state_changed_at=stamp))
+    out: dict[str, list[int]] = {}
+    for article_id, state in rows:
+        out.setdefault(state, []).append(article_id)
+    return out
 
 
 def save_page(session: Session, article_id: int, url: str, status: int,
-              headers: dict[str, str], body: bytes) -> None:
+              headers: dict[str, str], body: bytes | None) -> None:
     keep = {k: v for k, v in headers.items()
             if k in ("content-type", "etag", "last-modified", "content-language")}
     stmt = insert_for(session, Page).values(article_id=article_id, url=url, status=status,
@@ -355,16 +386,31 @@ def save_page(session: Session, article_id: int, url: str, status: int,
         set_=dict(url=url, status=status, headers=keep, body=body, fetched_at=now())))
 
 
-def drop_page_body(session: Session, article_id: int) -> None:
-    session.execute(update(Page).where(Page.article_id == article_id).values(body=None))
-
-
 def get_page(session: Session, article_id: int) -> Page | None:
     return session.get(Page, article_id)
 
 
-def article_with_canonical(session: Session, canonical_url: str) -> int | None:
-    return session.scalar(select(Article.id).where(Article.canonical_url == canonical_url))
+def adopt_canonical(session: Session, article_id: int, canonical_url: str,
+                    known_as: list[str]) -> int | None:
+    """Make `canonical_url` (the page's rel=canonical) the article's identity.
+
+    Returns the id of another article that already owns it (this one is then its
+    duplicate), else None. The URLs it was known by stay in `article_urls`, so the next
+    poll of the same entry finds it.
+    """
+    owner = session.scalar(select(ArticleUrl.article_id)
+                           .where(ArticleUrl.url_key == url_key(canonical_url)))
+    if owner is not None and owner != article_id:
+        return owner
+    try:
+        with session.begin_nested():
+            session.execute(update(Article).where(Article.id == article_id).values(
+                canonical_url=canonical_url, url_key=url_key(canonical_url)))
+    except IntegrityError:  # another worker adopted it first: that article is the one
+        return session.scalar(select(Article.id)
+                              .where(Article.url_key == url_key(canonical_url)))
+    _remember_urls(session, article_id, None, [canonical_url, *known_as])
+    return None
 
 
 def claim_text(session: Session, text_hash: str, article_id: int) -> int:
@@ -382,42 +428,19 @@ def new_story(session: Session, representative_id: int) -> int:
     return story.id
 
 
-def articles_in_state(session: Session, state: str, limit: int = 1000,
-                      older_than: datetime | None = None) -> list[int]:
-    query = select(Article.id).where(Article.state == state)
-    if older_than is not None:
-        query = query.where(Article.state_changed_at < older_than)
-    return list(session.scalars(query.order_by(Article.id).limit(limit)))
-
-
-def lease_batch(session: Session, article_id: int, size: int, owner: str,
-                seconds: float = 120) -> list[int]:
-    """This article and up to `size - 1` other unleased extracted ones, leased to `owner`.
-
-    Lets one NLP process annotate several articles in one model pass while another
-    process picks different ones. The same owner (a retried task) may lease them again;
-    an expired lease (a dead worker) frees them for anyone.
-    """
-    stamp = now()
-    free = (Article.lease_until.is_(None)) | (Article.lease_until < stamp) | \
-        (Article.lease_owner == owner)
-    others = session.scalars(select(Article.id).where(
-        Article.state == "extracted", Article.id != article_id, free)
-        .order_by(Article.id).limit(max(0, size - 1))).all()
-    wanted = [article_id, *others]
-    leased = session.scalars(
-        update(Article).where(Article.id.in_(wanted), Article.state == "extracted", free)
-        .values(lease_until=stamp + timedelta(seconds=seconds), lease_owner=owner)
-        .returning(Article.id)).all()
-    return sorted(leased)
-
-
-def release_leases(session: Session, article_ids: list[int], owner: str) -> None:
-    session.execute(update(Article).where(Article.id.in_(article_ids),
-                                          Article.lease_owner == owner)
-                    .values(lease_until=None, lease_owner=None))
+def articles_in_state(session: Session, state: str, limit: int = 1000) -> list[int]:
+    return list(session.scalars(select(Article.id).where(Article.state == state)
+                                .order_by(Article.id).limit(limit)))
 
 
 def counts_by_state(session: Session) -> dict[str, int]:
     rows = session.execute(select(Article.state, func.count()).group_by(Article.state))
     return {state: n for state, n in rows}
+
+
+def article_states(session: Session, ids: list[int]) -> list[tuple[int, str, int | None]]:
+    """(id, state, duplicate_of) of these articles."""
+    if not ids:
+        return []
+    return [tuple(r) for r in session.execute(
+        select(Article.id, Article.state, Article.duplicate_of_id).where(Article.id.in_(ids)))]

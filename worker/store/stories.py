@@ -1,17 +1,15 @@
-"""Stories: clusters of near-duplicate articles, found through the shared LSH band index."""
+"""Stories' SQL: the shared LSH band index, candidates, story rows (choices live in dedup)."""
 
 from __future__ import annotations
 
-import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from worker import dedup
 from worker.store import repo
-from worker.store.models import Article, MinhashBand
+from worker.store.models import Article, MinhashBand, Story
 
 
-def _lock_bands(session: Session, keys: list[int]) -> None:
+def lock_bands(session: Session, keys: list[int]) -> None:
     """Serialise writers whose articles share a band, so both cannot start a new story.
 
     PostgreSQL: transaction-scoped advisory locks, taken in one global order (no deadlock).
@@ -22,40 +20,38 @@ def _lock_bands(session: Session, keys: list[int]) -> None:
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
-def ensure_story(session: Session, article_id: int) -> int:
-    """The article's story, creating one with it as representative if it has none."""
-    article = session.get(Article, article_id)
-    if article.story_id is None:
-        article.story_id = repo.new_story(session, article_id)
-        session.flush()
-    return article.story_id
-
-
-def assign_story(session: Session, article_id: int, sig: np.ndarray, threshold: float) -> int:
-    """Join the story of the most similar earlier article above `threshold`, or start one.
-
-    Also records this article's bands, so that later near-duplicates find it.
-    """
-    keys = dedup.band_keys(sig, threshold)
-    _lock_bands(session, keys)
-    candidates = session.execute(
+def candidates(session: Session, keys: list[int],
+               article_id: int) -> list[tuple[int, bytes, int | None]]:
+    """(id, MinHash signature, story id) of other articles sharing a band key."""
+    return [tuple(row) for row in session.execute(
         select(Article.id, Article.minhash, Article.story_id)
         .where(Article.id.in_(select(MinhashBand.article_id)
                               .where(MinhashBand.band_key.in_(keys))),
-               Article.id != article_id, Article.minhash.is_not(None))).all()
-    best, best_score = None, threshold
-    for other_id, raw, story_id in candidates:
-        score = dedup.similarity(sig, dedup.from_bytes(raw))
-        if score >= best_score:
-            best, best_score = (other_id, story_id), score
-    article = session.get(Article, article_id)
-    if article.story_id is None:
-        article.story_id = (best[1] or ensure_story(session, best[0])) if best else \
-            repo.new_story(session, article_id)
-    article.minhash = dedup.to_bytes(sig)
-    for key in keys:
+               Article.id != article_id, Article.minhash.is_not(None)))]
+
+
+def ensure_story(session: Session, article_id: int) -> int:
+    """The article's story, creating one with it as representative if it has none."""
+    story_id = session.scalar(select(Article.story_id).where(Article.id == article_id))
+    if story_id is None:
+        story_id = repo.new_story(session, article_id)
+        session.execute(update(Article).where(Article.id == article_id)
+                        .values(story_id=story_id))
+    return story_id
+
+
+def save_signature(session: Session, article_id: int, story_id: int, signature: bytes,
+                   keys: list[int]) -> None:
+    """Put the article in its story and record its bands for later near-duplicates.
+
+    The story's representative is its earliest article, whichever finished first.
+    """
+    session.execute(update(Article).where(Article.id == article_id)
+                    .values(story_id=story_id, minhash=signature))
+    session.execute(update(Story).where(Story.id == story_id,
+                                        Story.representative_id > article_id)
+                    .values(representative_id=article_id))
+    if keys:
         session.execute(repo.insert_for(session, MinhashBand)
-                        .values(band_key=key, article_id=article_id)
+                        .values([{"band_key": k, "article_id": article_id} for k in keys])
                         .on_conflict_do_nothing())
-    session.flush()
-    return article.story_id

@@ -1,14 +1,12 @@
 """event outbox, consumer query indexes
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-25 19:10:00
 
 Writers put change events in `event_outbox` (no lock); a short transaction right after
 their commit gives them seqs in `events`. Indexes for what consumers ask of a large store:
 recent articles (done_at) and an article's entities (mentions by article then entity).
-Numbered 0006 so that the lead's 0005 can come in between: whoever merges second points
-`down_revision` at the other's revision.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

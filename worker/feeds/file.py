@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -11,8 +10,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from worker.errors import ConfigError
+from worker.jsonschemas import load_schema
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 DEFAULT_INTERVAL = 900
 
 
@@ -25,6 +24,9 @@ class FeedSpec:
     enabled: bool = True
     respect_robots: bool = True
     adaptive: bool = False
+    # Query parameters (glob patterns) dropped from this feed's article URLs, on top of the
+    # service's pure-tracking list: canonicalize(url, spec.strip_params).
+    strip_params: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,7 @@ class FeedsFileError(ConfigError):
 
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
-    schema = json.loads((SCHEMAS / "feeds.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
+    return Draft202012Validator(load_schema("feeds.schema.json"))
 
 
 def _lines(node, path=(), out=None) -> dict[tuple, int]:
@@ -122,6 +123,8 @@ def load(path: Path) -> FeedsFile:
             tags=tuple(dict.fromkeys([*defaults.get("tags", []), *item.get("tags", [])])),
             enabled=bool(merged.get("enabled", True)),
             respect_robots=bool(merged.get("respect_robots", True)),
-            adaptive=bool(merged.get("adaptive", False))))
+            adaptive=bool(merged.get("adaptive", False)),
+            strip_params=tuple(dict.fromkeys([*defaults.get("strip_params", []),
+                                              *item.get("strip_params", [])]))))
     return FeedsFile(feeds=specs,
                      allow_private_networks=bool(defaults.get("allow_private_networks", False)))

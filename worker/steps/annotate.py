@@ -1,0 +1,133 @@
+"""Step 3, the text: entities, amounts, dates and quotes, then the article is `done`.
+
+Several waiting articles share one model pass (a batch leased to this run), which is
+where the NER's throughput comes from; an article whose earlier attempt failed runs
+alone, so a poison text cannot use up the attempts of the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from worker import logs, metrics
+from worker.context import Context
+from worker.nlp import annotate
+from worker.steps import DATABASE_DOWN, Outcome, attempt_failed, local_owner
+from worker.store import repo
+from worker.store.annotations import save_annotations
+from worker.store.db import session_scope
+
+log = logging.getLogger(__name__)
+STEP = "annotate"
+
+
+@dataclass(frozen=True)
+class Text:
+    article_id: int
+    text: str
+    day: date | None  # the article's date, to resolve "mardi" or "le 3 mars"
+
+
+def run(ctx: Context, article_id: int, owner: str | None = None) -> dict[int, Outcome]:
+    """Annotate this article, with other waiting ones in the same model pass."""
+    owner = owner or local_owner()
+    with session_scope(ctx.db) as session:
+        wanted = repo.claimable_batch(session, article_id, ctx.settings.nlp_batch_size)
+    return run_batch(ctx, wanted, owner)
+
+
+def run_batch(ctx: Context, article_ids: list[int], owner: str) -> dict[int, Outcome]:
+    """Claim these articles (counting an attempt on each), annotate, store each."""
+    results = {article_id: Outcome.SKIPPED for article_id in article_ids}
+    with session_scope(ctx.db) as session:
+        claim = repo.claim_articles(session, article_ids, ("extracted",), STEP, owner,
+                                    ctx.settings.stuck_after_seconds, ctx.settings.max_attempts)
+        results.update({i: Outcome.FAILED for i in claim.exhausted})
+        todo = _texts(ctx, session, claim.ids, results)
+    if not todo:
+        return results
+    try:
+        with metrics.timed("annotate"):
+            annotations = _annotate(ctx, todo)
+        for item, ann in zip(todo, annotations, strict=True):
+            results[item.article_id] = _store(ctx, item.article_id, ann)
+    except DATABASE_DOWN:
+        raise
+    except Exception as exc:  # noqa: BLE001 - counted; the next claim may give up
+        pending = [t.article_id for t in todo if results[t.article_id] is Outcome.SKIPPED]
+        attempt_failed(ctx.db, pending, STEP, exc)
+        results.update({i: Outcome.RETRY for i in pending})
+    except BaseException:
+        # Interrupted (worker shutdown): free the batch at once, not at lease expiry.
+        _release(ctx, [t.article_id for t in todo], owner)
+        raise
+    return results
+
+
+def _texts(ctx: Context, session, ids: list[int], results: dict[int, Outcome]) -> list[Text]:
+    """The texts to annotate; articles in another language are done without entities."""
+    todo = []
+    for article_id in ids:
+        article = repo.get_article(session, article_id)
+        if article.language not in ctx.settings.accepted_languages:
+            # Stored with its language, but the French model would only invent entities.
+            moved = repo.advance(session, article_id, "extracted", "done", done_at=repo.now())
+            results[article_id] = Outcome.ADVANCED if moved else Outcome.SKIPPED
+        else:
+            todo.append(Text(article_id, article.text or "", _article_date(article)))
+    return todo
+
+
+def _annotate(ctx: Context, todo: list[Text]) -> list:
+    """One model pass for the batch; if it fails, each text alone, so one bad text fails alone."""
+    texts, days = [t.text for t in todo], [t.day for t in todo]
+    try:
+        return annotate(texts, days, model=ctx.settings.spacy_model,
+                        batch_size=ctx.settings.nlp_batch_size)
+    except Exception:  # noqa: BLE001
+        log.exception("NLP batch failed, retrying the articles one by one")
+    out: list = []
+    for text, day in zip(texts, days, strict=True):
+        try:
+            out.extend(annotate([text], [day], model=ctx.settings.spacy_model))
+        except Exception as exc:  # noqa: BLE001
+            out.append(exc)
+    return out
+
+
+def _store(ctx: Context, article_id: int, ann) -> Outcome:
+    with logs.ids(article_id=article_id), metrics.timed("write"), \
+            session_scope(ctx.db) as session:
+        if isinstance(ann, Exception):
+            repo.fail_article(session, article_id, STEP, "nlp_crashed",
+                              f"{type(ann).__name__}: {ann}")
+            return Outcome.FAILED
+        moved = repo.advance(session, article_id, "extracted", "done", done_at=repo.now())
+        if moved:
+            save_annotations(session, article_id, ann)
+    if not moved:
+        return Outcome.SKIPPED
+    log.info("annotated: %d entities, %d amounts, %d quotes", len(ann.entities),
+             len(ann.amounts), len(ann.quotes))
+    metrics.ARTICLES.labels("done").inc()
+    return Outcome.ADVANCED
+
+
+def _article_date(article) -> date | None:
+    if article.published:
+        try:
+            return datetime.fromisoformat(article.published).date()
+        except ValueError:
+            pass
+    return article.entry_published.date() if article.entry_published else None
+
+
+def _release(ctx: Context, article_ids: list[int], owner: str) -> None:
+    try:
+        with session_scope(ctx.db) as session:
+            repo.release(session, article_ids, owner)
+    except Exception:  # noqa: BLE001 - the database may be the reason we are here
+        log.warning("could not release the leases of %s; they expire by themselves",
+                    article_ids)

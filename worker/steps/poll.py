@@ -1,0 +1,140 @@
+"""Step 1, the feed: GET it (conditionally), record its new entries as `discovered` articles."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from worker import logs, metrics
+from worker.context import Context
+from worker.errors import FeedError, FetchError
+from worker.feeds.parse import parse_feed
+from worker.feeds.schedule import adaptive_interval, next_poll_at
+from worker.http import FEED_TYPES
+from worker.store import feeds, repo
+from worker.store.db import session_scope
+
+log = logging.getLogger(__name__)
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
+
+
+@dataclass
+class PollResult:
+    feed_id: int
+    outcome: str  # ok, not_modified, failed
+    new_ids: list[int] = field(default_factory=list)
+    error: str | None = None
+
+
+class PollKilled(Exception):
+    """The feed's earlier polls never finished: treated as a failure of this one."""
+
+    reason = "killed"
+
+
+def run(ctx: Context, feed_id: int) -> PollResult:
+    """Poll the feed once; new and updated entries come back as article ids to fetch."""
+    with logs.ids(feed_id=feed_id), metrics.timed("poll"):
+        result = _poll(ctx, feed_id)
+    metrics.POLLS.labels(result.outcome).inc()
+    return result
+
+
+def _poll(ctx: Context, feed_id: int) -> PollResult:
+    with session_scope(ctx.db) as session:
+        claim = feeds.claim_poll(session, feed_id)
+    if claim is None:
+        return PollResult(feed_id, "failed", error="unknown feed")
+    started, clock = repo.now(), time.monotonic()
+    if claim.attempts > ctx.settings.max_attempts:
+        spent = claim.attempts - 1
+        return _failed(ctx, claim, started, clock,
+                       PollKilled(f"killed in poll {spent} times"), dead_letter=True)
+    tracking = (*ctx.settings.tracking_params, *claim.strip_params)
+    try:
+        fetched = ctx.http.get(claim.url, max_bytes=ctx.settings.max_feed_bytes,
+                               etag=claim.etag, last_modified=claim.last_modified,
+                               allowed_types=FEED_TYPES, allow_private=ctx.allow_private,
+                               respect_robots=claim.respect_robots, accept=FEED_ACCEPT)
+        parsed = None if fetched.not_modified else parse_feed(
+            fetched.body, fetched.url, ctx.settings.max_entries_per_poll,
+            fetched.headers.get("content-type"), tracking)
+    except (FetchError, FeedError) as exc:
+        return _failed(ctx, claim, started, clock, exc)
+    with session_scope(ctx.db) as session:
+        new_ids = _record_entries(session, claim, parsed.entries) if parsed else []
+        feed = feeds.feed_by_id(session, feed_id)
+        interval = _interval(ctx, session, feed, started)
+        feeds.record_success(session, feed, fetched=fetched, started=started,
+                             interval=interval, next_poll=next_poll_at(started, interval),
+                             changed=parsed is not None)
+        outcome = "not_modified" if parsed is None else "ok"
+        feeds.record_poll(session, feed_id, started=started,
+                          duration_ms=int((time.monotonic() - clock) * 1000),
+                          status=fetched.status, outcome=outcome,
+                          entries=len(parsed.entries) if parsed else 0,
+                          new_entries=len(new_ids),
+                          skipped=sum(parsed.skipped.values()) if parsed else 0)
+    if parsed is not None and parsed.skipped:
+        log.info("skipped entries by reason: %s", parsed.skipped)  # e.g. no_link, over_limit
+    log.info("polled feed: %s, %d new", outcome, len(new_ids),
+             extra={"outcome": outcome, "new_entries": len(new_ids)})
+    return PollResult(feed_id, outcome, new_ids)
+
+
+def _record_entries(session, claim: feeds.PollClaim, entries) -> list[int]:
+    """Discover new entries; send updated ones back for a new fetch. Ids to fetch."""
+    known = repo.known_urls(session, [u for e in entries for u in (e.canonical_url, e.link)])
+    new_ids: list[int] = []
+    for entry in entries:
+        seen = known.get(entry.canonical_url) or known.get(entry.link)
+        if seen:
+            article_id, stored = seen
+            if _updated(entry, stored) and repo.request_refetch(session, article_id, entry):
+                new_ids.append(article_id)
+            continue
+        new_id = repo.discover_article(session, claim.feed_id, entry, claim.tags)
+        if new_id:
+            new_ids.append(new_id)
+    return new_ids
+
+
+def _interval(ctx: Context, session, feed, started: datetime) -> int:
+    """The feed's own interval, or for an adaptive feed the one its publishing rate calls for."""
+    if not feed.adaptive:
+        return feed.interval_seconds
+    rate = feeds.new_entries_per_hour(session, feed.id, started - timedelta(days=1))
+    return adaptive_interval(rate, feed.effective_interval or feed.interval_seconds,
+                             ctx.settings.min_interval_seconds,
+                             ctx.settings.max_interval_seconds)
+
+
+def _updated(entry, stored: datetime | None) -> bool:
+    """The feed dates this entry later than when we stored it: the article changed."""
+    if entry.published is None or stored is None:
+        return False
+    return entry.published > stored
+
+
+def _failed(ctx: Context, claim: feeds.PollClaim, started: datetime, clock: float,
+            exc: Exception, dead_letter: bool = False) -> PollResult:
+    status = getattr(exc, "status", None)
+    reason = getattr(exc, "reason", type(exc).__name__)
+
+    def backoff(feed) -> datetime:
+        return next_poll_at(started, feed.effective_interval or feed.interval_seconds,
+                            feed.consecutive_failures, getattr(exc, "retry_after", None))
+
+    with session_scope(ctx.db) as session:
+        # 410: the publisher retired this feed.
+        feeds.record_failure(session, claim.feed_id, started=started, status=status,
+                             reason=reason, message=str(exc), next_poll=backoff,
+                             disable=reason == "gone", dead_letter=dead_letter)
+        feeds.record_poll(session, claim.feed_id, started=started,
+                          duration_ms=int((time.monotonic() - clock) * 1000), status=status,
+                          outcome="failed", error=str(exc))
+    log.warning("feed poll failed: %s", exc)
+    metrics.FEED_FAILURES.labels(reason).inc()
+    return PollResult(claim.feed_id, "failed", error=str(exc))

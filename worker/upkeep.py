@@ -1,0 +1,73 @@
+"""The service's own chores, run by the scheduler: due feeds, stuck articles, retention.
+
+Plain functions of a context; the Celery tasks that run them are in worker/tasks.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from worker.broker import queue_depths
+from worker.celery_app import IO_QUEUE
+from worker.context import Context
+from worker.store import feeds, repo
+from worker.store.db import get_engine, session_scope
+from worker.store.retention import apply_retention
+
+log = logging.getLogger(__name__)
+# Which step takes an article on from each unfinished state.
+NEXT_STEP = {"discovered": "fetch", "fetched": "fetch", "extracted": "annotate"}
+
+
+# Thousands of feeds due at once: a tick claims batches while the io queue has room. A
+# poll that waits in the queue longer than its claim's lease would be claimed twice.
+CLAIM_BATCH, MAX_QUEUED_POLLS = 500, 2000
+
+
+def due_feeds(ctx: Context) -> list[int]:
+    """Reload feeds.yaml if it changed, then claim the feeds due for a poll: one batch,
+    and more while fewer than MAX_QUEUED_POLLS messages wait on io."""
+    ctx.reload_feeds_if_changed()
+    waiting = queue_depths(ctx.settings).get(IO_QUEUE) or 0
+    room = max(CLAIM_BATCH, MAX_QUEUED_POLLS - waiting)
+    claimed: list[int] = []
+    while len(claimed) < room:
+        with session_scope(ctx.db) as session:
+            batch = feeds.claim_due_feeds(session, repo.now(),
+                                          limit=min(CLAIM_BATCH, room - len(claimed)),
+                                          lease_seconds=ctx.settings.poll_lease_seconds)
+        claimed += batch
+        if len(batch) < CLAIM_BATCH:
+            break
+    return claimed
+
+
+def sequence_events(ctx: Context) -> int:
+    """Change events left in the outbox by a writer that died between its commit and
+    their sequencing: they get their seqs now."""
+    return repo.sequence_all_events(get_engine(ctx.db))
+
+
+def stuck_articles(ctx: Context) -> dict[str, list[int]]:
+    """{step: article ids} left unfinished past the timeout: lost messages cost time only."""
+    cutoff = repo.now() - timedelta(seconds=ctx.settings.stuck_after_seconds)
+    with session_scope(ctx.db) as session:
+        stuck = repo.stuck_articles(session, tuple(NEXT_STEP), cutoff)
+    by_step: dict[str, list[int]] = {}
+    for state, ids in stuck.items():
+        by_step.setdefault(NEXT_STEP[state], []).extend(ids)
+    if stuck:
+        log.info("sweep found %d stuck articles", sum(len(i) for i in stuck.values()))
+    return by_step
+
+
+def retention(ctx: Context) -> dict[str, int]:
+    """Drop old raw pages and poll records and, if configured, old articles."""
+    with session_scope(ctx.db) as session:
+        done = apply_retention(session, repo.now(), ctx.settings.retention_raw_html_days,
+                               ctx.settings.retention_article_days,
+                               ctx.settings.retention_poll_days)
+    if any(done.values()):
+        log.info("retention: %s", done)
+    return done
