@@ -349,7 +349,36 @@ def attribute(text: str, spans: list[QuoteSpan], entities: list[CanonicalEntity]
         if DEBUG:
             print(f"SPK {found.how if found else '-':9} {who.name if who else None!s:20} "
                   f"{span.text[:50]!r}")
-    return speakers
+    return _subheadings(text, spans, speakers)
+
+
+def _words(quote: str) -> str:
+    return " ".join(re.findall(r"\w+", fold(quote)))
+
+
+def _subheadings(text: str, spans: list[QuoteSpan],
+                 speakers: list[CanonicalEntity | None]) -> list[CanonicalEntity | None]:
+    """A quotation alone on its line is a subheading that repeats words of a quotation of
+    the article («Une tâche difficile» over «…est une tâche difficile»): its speaker."""
+    out = list(speakers)
+    for i, span in enumerate(spans):
+        if out[i] is not None or not _alone_on_line(text, span):
+            continue
+        words = _words(span.text)
+        sources = {speakers[j].key: speakers[j] for j, other in enumerate(spans)
+                   if j != i and speakers[j] is not None and words
+                   and f" {words} " in f" {_words(other.text)} "}
+        if len(sources) == 1:
+            out[i] = next(iter(sources.values()))
+    return out
+
+
+def _alone_on_line(text: str, span: QuoteSpan) -> bool:
+    line_start = text.rfind("\n", 0, span.start) + 1
+    line_end = text.find("\n", span.end)
+    line = text[line_start:line_end if line_end >= 0 else len(text)]
+    return line.strip(SPACES + "«»“”\"'.…!?") == text[span.start:span.end].strip(
+        SPACES + "«»“”\"'.…!?")
 
 
 def person_genders(text: str, entities: list[CanonicalEntity],
