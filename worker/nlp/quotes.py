@@ -39,9 +39,11 @@ VERBS = (
 _S = f"[{SPACES}]"
 _PRON = r"-t-(?:il|elle|on)|-(?:il|elle|ils|elles|on)\b"
 # After the quote: "», a déclaré X", "», selon X", "», a-t-il ajouté", "», s'indigne X",
-# "», a néanmoins tenu à rassurer X" is beyond this; an adverb may sit after the auxiliary.
+# "», a néanmoins tenu à rassurer X" is beyond this; an adverb may sit after the auxiliary,
+# a translation in parentheses after the closing mark: « Errare humanum est » (…), lance X.
 AFTER = re.compile(
-    rf"^{_S}*[,.]?{_S}*(?:(?P<aux>a|avait|ont|aurait|avaient)(?P<pron1>-t-(?:il|elle|on))?"
+    rf"^{_S}*(?:\([^()\n]{{1,160}}\){_S}*)?[,.]?{_S}*"
+    rf"(?:(?P<aux>a|avait|ont|aurait|avaient)(?P<pron1>-t-(?:il|elle|on)|-(?:il|elle|on)\b)?"
     rf"(?:{_S}+(?:aussi|encore|alors|déjà|également|ensuite|enfin|néanmoins|pourtant|"
     rf"toutefois|même|lui-même|elle-même|d[’']ailleurs|ainsi))?{_S}+)?"
     rf"(?:(?P<verb>{VERBS})(?:e|es|s)?(?P<pron2>{_PRON})?"

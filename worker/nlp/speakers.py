@@ -60,6 +60,8 @@ BEFORE_CUE = re.compile(
     rf"{_S}*(?P<who>[^,.!?«“\"]{{2,120}}?),", re.M)
 REPORTING_VERB = re.compile(
     rf"(?:\b(?:a|avait|ont|aurait){_S}+(?:\w+{_S}+)?)?\b(?:{VERBS})\b", re.I)
+# An incise with an inverted pronoun before the quotation: ", concède-t-elle,".
+INCISE_PRONOUN = re.compile(rf"\b(?:{VERBS})(?:-t)?-(?P<p>il|elle)\b", re.I)
 REPORTING_BEFORE = re.compile(
     rf"\b(?:a|avait|ont|aurait)?{_S}*(?:{VERBS})\b|\b(?:dit|explique|affirme|déclare)\b|"
     rf":{_S}*$", re.I)
@@ -190,9 +192,10 @@ def _subject(ctx: Context, lo: int, hi: int) -> Speaker | None:
         return Speaker(persons[0], "named")
     if named:
         return Speaker(named[0], "named")
-    pron = re.match(rf"{_S}*(?P<p>il|elle|lui|lui-même|elle-même)\b", region, re.I)
+    pron = re.match(rf"{_S}*(?P<p>il|elle|lui|lui-même|elle-même|celui-ci|celle-ci)(?![\w-])",
+                    region, re.I)
     if pron:
-        gender = "Fem" if pron.group("p").lower().startswith("elle") else "Masc"
+        gender = "Fem" if pron.group("p").lower().startswith(("elle", "celle")) else "Masc"
         who = ctx.last_person(lo, gender)
         return Speaker(who, "pronoun") if who else None
     demonstrative = re.match(rf"{_S}*(?P<d>ce|cet|cette){_S}+[a-zéè]", region, re.I)
@@ -262,6 +265,12 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
             return found
     if not REPORTING_BEFORE.search(region) and not region.rstrip(SPACES).endswith(":"):
         return None
+    incise = INCISE_PRONOUN.search(region)
+    if incise:  # "Certes, concède-t-elle, les faits sont là, mais c'est « … »"
+        gender = "Fem" if incise.group("p").lower() == "elle" else "Masc"
+        who = ctx.last_person(lo, gender)
+        if who:
+            return Speaker(who, "pronoun")
     verbs = list(REPORTING_VERB.finditer(region))
     if verbs:
         verb = verbs[-1]  # the subject just before the last reporting verb
