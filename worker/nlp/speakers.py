@@ -260,7 +260,7 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
             lo, region = previous, ctx.text[previous:opening]
     cue = BEFORE_CUE.search(ctx.text, max(0, lo - 2), opening)
     if cue:
-        found = _subject(ctx, cue.start("who"), cue.end("who"))
+        found = _cue_head(ctx, cue) or _subject(ctx, cue.start("who"), cue.end("who"))
         if found and found.entity:
             return found
     if not REPORTING_BEFORE.search(region) and not region.rstrip(SPACES).endswith(":"):
@@ -292,6 +292,15 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
     if named:
         return Speaker(named[-1], "before")
     return _subject(ctx, lo, opening)
+
+
+def _cue_head(ctx: Context, cue: re.Match) -> Speaker | None:
+    """'Du côté du Standard, …', 'Pour la CGT, …': the name right after the cue is the
+    speaker, although a preposition precedes it."""
+    lead = re.match(rf"(?:(?:le|la|les|l[’']){_S}*)?", ctx.text[cue.start("who"):], re.I)
+    head = cue.start("who") + lead.end()
+    named = [e for s, _, e in ctx.mentions if s == head]
+    return Speaker(named[0], "named") if named else None
 
 
 def _adjacent(ctx: Context, prev: QuoteSpan, prev_speaker: CanonicalEntity | None,
