@@ -276,6 +276,19 @@ def _team_label(group: _Group, text: str, lexicon) -> str:
     return group.label
 
 
+def _persons_by_surname(groups: dict[str, _Group]) -> None:
+    """'Jelle Van Damme' tagged MISC is a person when 'Van Damme' alone is one: a full
+    name ending with a person's name (2 to 4 capitalised words) is that person's."""
+    persons = {k for k, g in groups.items() if g.label == "PER"}
+    for key, g in groups.items():
+        words = key.split()
+        if g.label not in ("MISC", "ORG", "LOC") or not 2 <= len(words) <= 4 \
+                or not all(w[:1].isupper() for w in g.name.split()):
+            continue
+        if any(" ".join(words[i:]) in persons for i in range(1, len(words))):
+            g.labels["PER"] += sum(g.labels.values())
+
+
 def canonicalize_mentions(mentions: list[RawMention], text: str,
                           lexicon=None) -> list[CanonicalEntity]:
     """Merge an article's mentions into entities: 'Blinken' joins 'Anthony Blinken'.
@@ -294,6 +307,7 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
         team = _team_label(g, text, lexicon)
         if team != g.label:
             g.labels[team] += sum(g.labels.values())
+    _persons_by_surname(groups)
     merged: dict[str, list[_Group]] = defaultdict(list)
     for key, group in groups.items():
         target = _full_form(key, groups)

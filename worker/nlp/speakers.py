@@ -143,8 +143,12 @@ def _unnamed_subject_between(text: str, lo: int, hi: int) -> bool:
 
 
 ROLE_NOUN = r"[a-zéèêàâîôûç][\w-]+"
+# "le procureur de la République de Paris, X": the role's complement may lie between, but
+# not another noun phrase ("du journaliste à son entraîneur, X": X is the coach).
+_FILLER = (rf"(?:{_S}+(?!(?:à|au|aux|son|sa|ses|leur|leurs|pour|avec|contre|par|et|qui)\b)"
+           rf"[^,.;«»\s]+){{0,8}}")
 APPOSITION_BEFORE = re.compile(rf"\b(?:le|la|l[’']|du|de{_S}+la|au)\s*(?P<role>{ROLE_NOUN})"
-                               rf"(?:{_S}+[^,.;«»\n]{{0,60}}?)?,?{_S}*$", re.I)
+                               rf"{_FILLER},?{_S}*$", re.I)
 APPOSITION_AFTER = re.compile(rf"^,?{_S}*(?:(?:le|la|l[’']|un|une|ce|cette){_S}*)?"
                               rf"(?:(?:nouveau|nouvelle|ancien|ancienne|jeune){_S}+)?"
                               rf"(?P<role>{ROLE_NOUN})", re.I)
