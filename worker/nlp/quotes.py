@@ -48,7 +48,8 @@ AFTER = re.compile(
     rf"toutefois|même|lui-même|elle-même|d[’']ailleurs|ainsi))?{_S}+)?"
     rf"(?:(?P<verb>{VERBS})(?:e|es|s)?(?P<pron2>{_PRON})?"
     rf"|(?P<selon>selon|d[’']après))(?![\w])", re.I)
-SENTENCE_END = re.compile(r"[.!?…](?=[\s»”\"])|\n")
+# "M. Passos Coelho", "Yassin E. a dit": a title or an initial is no sentence end.
+SENTENCE_END = re.compile(r"(?<!\b[A-ZÉ])(?<!\bMM)(?<!\b[DP]r)[.!?…](?=[\s»”\"])|\n")
 # Nouns that introduce a title, not speech: le film « … », l'émission "…".
 WORK_CUE = re.compile(
     r"(?:film|livre|ouvrage|roman|essai|chanson|album|émission|série|spectacle|pièce|"
