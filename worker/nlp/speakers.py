@@ -257,7 +257,7 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
         # "…, cité par le Wall Street Journal :¶“Gaza…”": the sentence before the colon.
         lo = quote_sentence_start(ctx.text, lo - 3)
     region = ctx.text[lo:opening]
-    if not region.strip(SPACES) and ctx.text[max(0, lo - 2):lo].strip(SPACES) in (".", ""):
+    if not region.strip(SPACES) and ctx.text[max(0, lo - 1):lo] in (".", ""):
         # « … » opening a sentence right after "X a expliqué le déroulement de l'assaut."
         previous = quote_sentence_start(ctx.text, max(0, lo - 2))
         if "\n" not in ctx.text[previous:lo] and REPORTING_VERB.search(ctx.text[previous:lo]):
@@ -283,6 +283,12 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
         found = _subject(ctx, lo + cut, lo + verb.start())
         if found and found.entity:
             return found
+        pron = re.search(rf"\b(?P<p>il|elle){_S}+(?:ne{_S}+|n[’']|l[’']|lui{_S}+)?$", clause,
+                         re.I)
+        if pron:  # "…, dont il ne cite pas le nom quand il dénonce « … »": the topic
+            gender = "Fem" if pron.group("p").lower() == "elle" else "Masc"
+            who = ctx.last_person(lo, gender)
+            return Speaker(who, "pronoun") if who else None
     subject = re.match(rf"{_S}*(?:(?:Mais|Et|Puis){_S}+)?(?P<p>Il|Elle)\b", region)
     if subject:
         gender = "Fem" if subject.group("p") == "Elle" else "Masc"
