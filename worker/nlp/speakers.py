@@ -319,13 +319,27 @@ def _adjacent(ctx: Context, prev: QuoteSpan, prev_speaker: CanonicalEntity | Non
     if prev_speaker is None:
         return False
     gap = ctx.text[prev.end + 1:span.start - 1]
-    if len(gap) > 260 or "\n" in gap:
+    if len(gap) > 260 or ("\n" in gap and not _attribution_only(ctx.text, prev, gap, span)):
         return False
-    others = [e for e in ctx.named_in(prev.end, span.start) if e is not prev_speaker]
+    others = [e for s, _, e in ctx.mentions if prev.end <= s < span.start
+              and e is not prev_speaker and not _complement(ctx.text, s)]
     if others:
         return False
     # A new sentence about someone else ("Il dit avoir", "Le frère…") breaks the chain.
     return not _unnamed_subject_between(ctx.text, prev.end, span.start)
+
+
+def _attribution_only(text: str, prev: QuoteSpan, gap: str, span: QuoteSpan) -> bool:
+    """The paragraph of the previous quotation ends with it and its own attribution
+    (« … », a-t-il ajouté.¶« … »): a new paragraph of the same speech."""
+    head, _, tail = gap.partition("\n")
+    if tail.strip(SPACES + "\n") or _is_subheading(text, span):
+        return False
+    m = attributed_after(text, prev.end)
+    if m is None or m.end() > len(head):
+        return False
+    rest = head[m.end():].rstrip(SPACES)
+    return not SENTENCE_END.search(rest[:-1])
 
 
 def _interviewee(ctx: Context, spans: list[QuoteSpan]) -> CanonicalEntity | None:
@@ -399,6 +413,11 @@ def _subheadings(text: str, spans: list[QuoteSpan],
         if len(sources) == 1:
             out[i] = next(iter(sources.values()))
     return out
+
+
+def _is_subheading(text: str, span: QuoteSpan) -> bool:
+    """A quotation alone on its line without a final stop: « Nouvelles réformes »."""
+    return _alone_on_line(text, span) and not re.search(r"[.!?…]\W*$", span.text)
 
 
 def _alone_on_line(text: str, span: QuoteSpan) -> bool:
