@@ -13,7 +13,14 @@ LEADING_DETERMINER = re.compile(
     r"^(?:l[’']|la\s|le\s|les\s|du\s|des\s|de\s+la\s|de\s+l[’']|d[’']|de\s|au\s|aux\s)",
     re.I)
 # Courtesy titles are not part of a person's name: "M. Ferrand", "Me Sandrine Kohler".
-PERSON_TITLE = re.compile(r"^(?:M\.|MM\.|Mme|Mmes|Mlle|Me|Mgr|Dr|Pr|Lady|Lord|Sir|Dame)\s+")
+PERSON_TITLE = re.compile(r"^(?:M\.|MM\.|Mme|Mmes|Mlle|Me|Mgr|Dr|Pr|Lady|Lord|Sir|Dame|"
+                          r"Colonel|Général|Commandant|Capitaine|Lieutenant|Sergent|"
+                          r"Adjudant|Maréchal|Amiral)\s+")
+# A category noun the model took into an organisation's name: "le parti Islam".
+ORG_CATEGORY = re.compile(r"^(?:parti|club|groupe|société|syndicat|mouvement|journal|"
+                          r"quotidien|chaîne|cabinet|banque|agence)\s+(?=[A-ZÉ])")
+# "Crystal Palace 3-0": a score the model took into a team's name.
+TRAILING_SCORE = re.compile(r"\s+\(?\d{1,3}\s?[-–]\s?\d{1,3}\)?$")
 # "la région Occitanie": the place is Occitanie.
 # (Capitalised, "Région Sud" is the regional council, an organisation.)
 PLACE_PREFIX = re.compile(r"^(?:région|département|ville|commune|province|île)\s+(?:de\s+|d[’'])?")
@@ -23,7 +30,7 @@ INSTITUTION_HEADS = {
     "conseil", "parquet", "prefecture", "federation", "chambre", "haute", "banque", "caisse",
     "commission", "office", "autorite", "fondation", "syndicat", "parti", "groupe", "stade",
     "olympique", "forces", "assurance", "sante", "comite", "direction", "secretariat",
-    "theatre", "opera", "chu", "communaute", "region",
+    "theatre", "opera", "chu", "communaute", "region", "cpas",
 }
 # First words of job titles: "ministre des Affaires étrangères" names a post, not a body.
 TITLE_HEADS = {"ministre", "president", "presidente", "secretaire", "directeur", "directrice",
@@ -31,7 +38,7 @@ TITLE_HEADS = {"ministre", "president", "presidente", "secretaire", "directeur",
 ORG_TAILS = {"capital", "batiment", "therapeutics", "group", "groupe", "sa", "sas", "holding",
              "technologies", "partners", "bank", "energies", "industries", "pharma", "airlines",
              "motors", "systems", "labs", "ventures", "assurances", "finance", "metropole",
-             "organisation", "organization", "association", "foundation", "university"}
+             "organisation", "organization", "association", "foundation", "university", "tv"}
 # A noun just before a name that says it is an organisation: "la start-up Nebulys".
 ORG_CUE = re.compile(
     r"(?:start-up|startup|entreprise|groupe|société|fonds|club|banque|assureur|constructeur|"
@@ -92,11 +99,13 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
         stripped = LEADING_DETERMINER.sub("", text)
     else:
         stripped = text
-    stripped = PERSON_TITLE.sub("", stripped)
+    stripped = PERSON_TITLE.sub("", stripped.split("\n")[0])
+    if label == "ORG":
+        stripped = ORG_CATEGORY.sub("", stripped)
     if label == "LOC":
         stripped = PLACE_PREFIX.sub("", stripped)
     shift = len(text) - len(stripped)
-    stripped = TRAILING_JUNK.sub("", stripped.split(",")[0])
+    stripped = TRAILING_JUNK.sub("", TRAILING_SCORE.sub("", stripped.split(",")[0]))
     key = fold(stripped)
     if len(key) < 2 or not re.search(r"[^\W\d_]", key) or key in NOISE:
         return None
@@ -220,7 +229,7 @@ SENTENCE_OPENERS = ".!?…:;\n«“\"—–-"
 TEAM = re.compile(r"\bles\s+$")
 
 
-LOCATIVE = re.compile(r"\b(?:à|dans|vers|depuis|près\s+de|habite\s+à)\s+$")
+LOCATIVE = re.compile(r"\b(?:à|dans|vers|depuis|près\s+de|habite\s+à)\s+$", re.I)
 
 
 def _position_capitalised(text: str, start: int) -> bool:
