@@ -6,6 +6,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from worker.nlp import teams
 from worker.nlp.text import fold
 
 LABELS = ("PER", "LOC", "ORG", "MISC")
@@ -274,15 +275,40 @@ def _alone_on_line(text: str, start: int, end: int) -> bool:
     return line.strip(SPACES_AND_QUOTES + ".") == text[start:end]
 
 
-def _team_label(group: _Group, text: str, lexicon) -> str:
-    """'les Hawks' (a plural that is no French word) names a team: an organisation."""
+def _team_label(group: _Group, text: str, lexicon, sports: bool) -> str:
+    """'les Hawks' (a plural that is no French word) names a team: an organisation; in a
+    sports report, so does a city that beats, meets or leads ('Atlanta menait')."""
     name = group.name
+    if sports and group.label in ("LOC", "MISC") and any(
+            teams.plays_as_team(text, m.start, m.end) for m in group.mentions):
+        return "ORG"
     if lexicon is None or "-" in name or lexicon.is_common(name.split()[-1]):
         return group.label
+    plural = teams.plural_nickname if sports else (
+        lambda text, start: TEAM.search(text[max(0, start - 6):start]))
     if group.label in ("LOC", "PER", "MISC") and name.endswith("s") and any(
-            TEAM.search(text[max(0, m.start - 6):m.start]) for m in group.mentions):
+            plural(text, m.start) for m in group.mentions):
         return "ORG"
     return group.label
+
+
+def _org_short_forms(groups: dict[str, _Group], lexicon, sports: bool) -> dict[str, str]:
+    """'l'Union' for 'Union européenne', 'Manchester' for 'Manchester United' (a sports
+    report): one word that opens exactly one longer organisation name is its short form.
+    A place stays a place unless it is a common noun or a team's city."""
+    orgs = [k for k, g in groups.items() if g.label == "ORG" and len(k.split()) > 1]
+    found = {}
+    for key, g in groups.items():
+        if " " in key or g.label in ("PER", "ORG"):
+            continue  # an organisation's own acronym or name stays itself ('MR', 'MR bruxellois')
+        heads = [o for o in orgs if o.split()[0] == key]
+        if len(heads) != 1:
+            continue
+        if g.label == "LOC" and not (sports or (lexicon and lexicon.is_common(key))):
+            continue
+        g.labels["ORG"] += sum(g.labels.values())
+        found[key] = heads[0]
+    return found
 
 
 def _persons_by_surname(groups: dict[str, _Group]) -> None:
@@ -312,14 +338,16 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
         if g.label == "PER" and " " not in g.key and all(
                 LOCATIVE.search(text[max(0, m.start - 12):m.start]) for m in g.mentions):
             g.labels["LOC"] += sum(g.labels.values())  # "habite à Jabalia": a place
+    sports = teams.is_sports_report(text)
     for g in groups.values():
-        team = _team_label(g, text, lexicon)
+        team = _team_label(g, text, lexicon, sports)
         if team != g.label:
             g.labels[team] += sum(g.labels.values())
     _persons_by_surname(groups)
+    short_forms = _org_short_forms(groups, lexicon, sports)
     merged: dict[str, list[_Group]] = defaultdict(list)
     for key, group in groups.items():
-        target = _full_form(key, groups)
+        target = _full_form(key, groups) or short_forms.get(key)
         if target and group.label != "PER" and len(key.split()) > 1:
             target = None  # a multi-word place or body is not a person's surname
         merged[target or key].append(group)
