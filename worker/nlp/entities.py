@@ -306,7 +306,7 @@ def _org_short_forms(groups: dict[str, _Group], lexicon, sports: bool) -> dict[s
             continue
         if g.label == "LOC" and not (sports or (lexicon and lexicon.is_common(key))):
             continue
-        g.labels["ORG"] += sum(g.labels.values())
+        g.labels["ORG"] += sum(g.labels.values()) + 1
         found[key] = heads[0]
     return found
 
@@ -321,7 +321,7 @@ def _persons_by_surname(groups: dict[str, _Group]) -> None:
                 or not all(w[:1].isupper() for w in g.name.split()):
             continue
         if any(" ".join(words[i:]) in persons for i in range(1, len(words))):
-            g.labels["PER"] += sum(g.labels.values())
+            g.labels["PER"] += sum(g.labels.values()) + 1
 
 
 def canonicalize_mentions(mentions: list[RawMention], text: str,
@@ -337,12 +337,12 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
     for g in groups.values():
         if g.label == "PER" and " " not in g.key and all(
                 LOCATIVE.search(text[max(0, m.start - 12):m.start]) for m in g.mentions):
-            g.labels["LOC"] += sum(g.labels.values())  # "habite à Jabalia": a place
+            g.labels["LOC"] += sum(g.labels.values()) + 1  # "habite à Jabalia": a place
     sports = teams.is_sports_report(text)
     for g in groups.values():
         team = _team_label(g, text, lexicon, sports)
         if team != g.label:
-            g.labels[team] += sum(g.labels.values())
+            g.labels[team] += sum(g.labels.values()) + 1
     _persons_by_surname(groups)
     short_forms = _org_short_forms(groups, lexicon, sports)
     merged: dict[str, list[_Group]] = defaultdict(list)
