@@ -106,6 +106,9 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
     if label == "LOC":
         stripped = PLACE_PREFIX.sub("", stripped)
     shift = len(text) - len(stripped)
+    pair = ACRONYM_AND_DEMONYM.match(stripped)
+    if pair and DEMONYM.search(pair.group("adj")):
+        stripped = pair.group("acronym")
     stripped = TRAILING_JUNK.sub("", TRAILING_SCORE.sub("", stripped.split(",")[0]))
     key = fold(stripped)
     if len(key) < 2 or not re.search(r"[^\W\d_]", key) or key in NOISE:
@@ -158,11 +161,16 @@ def label_ok(label: str) -> bool:
     return label in ("ORG", "MISC", "PER")
 
 
+JOB_TITLE = re.compile(r"\b(?:ministres?\s+(?:de\s+la|de\s+l[’']|des|du|de|chargée?\s+d[eu]s?)|"
+                       r"procureure?s?\s+de\s+la)\s*$", re.I)
+# "le MR bruxellois" (capitalised by the page): the party, not a new name.
+ACRONYM_AND_DEMONYM = re.compile(r"^(?P<acronym>[A-Z][A-Z&-]{1,5})\s+(?P<adj>[A-ZÉ][a-zéèëï]+)$")
+
+
 def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
     groups: dict[str, _Group] = {}
     for m in mentions:
-        if re.search(r"\bministres?\s+(?:de\s+la|de\s+l[’']|des|du|de|chargée?\s+d[eu]s?)\s*$",
-                     text[max(0, m.start - 40):m.start], re.I):
+        if JOB_TITLE.search(text[max(0, m.start - 40):m.start]):
             continue  # "ministre des Affaires étrangères": part of a job title
         before = text[max(0, m.start - 40):m.start]
         cleaned = clean(m.text, m.label, not before.strip() or before.rstrip()[-1] in ".!?»\n")
@@ -311,6 +319,12 @@ def _org_short_forms(groups: dict[str, _Group], lexicon, sports: bool) -> dict[s
     return found
 
 
+def _pair_of_names(key: str, groups: dict[str, _Group]) -> bool:
+    """'PS-MR' when the PS and the MR are both named: two bodies, not a third one."""
+    parts = key.split("-")
+    return len(parts) == 2 and " " not in key and all(p in groups for p in parts)
+
+
 def _persons_by_surname(groups: dict[str, _Group]) -> None:
     """'Jelle Van Damme' tagged MISC is a person when 'Van Damme' alone is one: a full
     name ending with a person's name (2 to 4 capitalised words) is that person's."""
@@ -333,7 +347,8 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
     lexicon (worker.nlp.model.Lexicon), capitalised common words are dropped.
     """
     groups = _group(mentions, text)
-    groups = {k: g for k, g in groups.items() if not _is_noise(g, text, lexicon)}
+    groups = {k: g for k, g in groups.items() if not _is_noise(g, text, lexicon)
+              and not _pair_of_names(k, groups)}
     for g in groups.values():
         if g.label == "PER" and " " not in g.key and all(
                 LOCATIVE.search(text[max(0, m.start - 12):m.start]) for m in g.mentions):
