@@ -40,6 +40,11 @@ UNNAMED = {"source", "sources", "proche", "proches", "entourage", "témoin", "t�
            "militante", "salarié", "salariée", "employé", "employée", "élève", "étudiant",
            "étudiante", "partie", "plaignant", "plaignante", "défense", "accusation",
            "internaute", "lecteur", "lectrice", "collègue", "confrère", "consœur"}
+# Nouns that stand for an organisation named before: "l'agence de notation", "le groupe".
+ORG_NOUNS = {"agence", "groupe", "societe", "entreprise", "firme", "constructeur", "banque",
+             "syndicat", "parti", "club", "federation", "association", "ong", "compagnie",
+             "institution", "organisation", "cabinet", "operateur", "laboratoire", "assureur",
+             "fabricant", "chaine", "journal", "quotidien", "hebdomadaire", "mouvement"}
 # A generic role covers the specific ones the article used: "le magistrat" is its judge.
 HYPERNYMS = {
     "magistrat": {"juge", "procureur", "procureure", "président", "présidente", "magistrat",
@@ -120,6 +125,12 @@ class Context:
             if sure and self.genders.get(candidates[0][1].key) is None:
                 return sure[0]
         return candidates[0][1]
+
+    def last_org(self, before: int, reach: int = 600) -> CanonicalEntity | None:
+        """The last organisation named (outside quotations) shortly before `before`."""
+        named = [e for s, _, e in self.mentions if e.label == "ORG"
+                 and before - reach <= s < before and not self._inside_quote(s)]
+        return named[-1] if named else None
 
     def by_role(self, head: str, before: int) -> CanonicalEntity | None:
         """The entity the article gave this role to, if only one (or the latest)."""
@@ -211,6 +222,9 @@ def _subject(ctx: Context, lo: int, hi: int) -> Speaker | None:
     if role:
         head = role.group("head")
         rest = region[role.end():]
+        if fold(head) in ORG_NOUNS:  # "l'agence de notation": the organisation just named
+            who = ctx.last_org(lo)
+            return Speaker(who, "role") if who else None
         if head.lower() in UNNAMED or re.match(
                 rf"{_S}+(?:de|du|des|d[’']){_S}*(?:la{_S}+|l[’'])?[a-zé]", rest):
             return Speaker(None, "unnamed")  # "l'avocat de la partie civile": which one?
@@ -398,6 +412,17 @@ def _words(quote: str) -> str:
     return " ".join(re.findall(r"\w+", fold(quote)))
 
 
+def _repeats(heading: str, quote: str) -> bool:
+    """The heading's words, but for one at either end ('Il a peut-être été surpris' over
+    '…Lui a peut-être été surpris'), run on in the quotation; at least three of them."""
+    words = _words(heading).split()
+    body = f" {_words(quote)} "
+    for part in (words, words[1:], words[:-1]):
+        if len(part) >= 3 and f" {' '.join(part)} " in body:
+            return True
+    return False
+
+
 def _subheadings(text: str, spans: list[QuoteSpan],
                  speakers: list[CanonicalEntity | None]) -> list[CanonicalEntity | None]:
     """A quotation alone on its line is a subheading that repeats words of a quotation of
@@ -406,10 +431,8 @@ def _subheadings(text: str, spans: list[QuoteSpan],
     for i, span in enumerate(spans):
         if out[i] is not None or not _alone_on_line(text, span):
             continue
-        words = _words(span.text)
         sources = {speakers[j].key: speakers[j] for j, other in enumerate(spans)
-                   if j != i and speakers[j] is not None and words
-                   and f" {words} " in f" {_words(other.text)} "}
+                   if j != i and speakers[j] is not None and _repeats(span.text, other.text)}
         if len(sources) == 1:
             out[i] = next(iter(sources.values()))
     return out
