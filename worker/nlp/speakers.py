@@ -276,6 +276,15 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
         previous = quote_sentence_start(ctx.text, max(0, lo - 2))
         if "\n" not in ctx.text[previous:lo] and REPORTING_VERB.search(ctx.text[previous:lo]):
             lo, region = previous, ctx.text[previous:opening]
+    elif not region.strip(SPACES) and ctx.text[max(0, lo - 1):lo] == "\n" \
+            and not _is_subheading(ctx.text, span):
+        # A paragraph of quotation after "Le juge Bocock ajoute qu'il…": that sentence
+        # speaks if it reports speech and quotes nothing itself.
+        end = ctx.text[:lo].rstrip(SPACES + "\n")
+        previous = quote_sentence_start(ctx.text, len(end) - 1)
+        sentence = ctx.text[previous:len(end)]
+        if REPORTING_VERB.search(sentence) and not re.search("[«»“”\"]", sentence):
+            lo, region = previous, ctx.text[previous:opening]
     cue = BEFORE_CUE.search(ctx.text, max(0, lo - 2), opening)
     if cue:
         found = _cue_head(ctx, cue) or _subject(ctx, cue.start("who"), cue.end("who"))
