@@ -336,6 +336,10 @@ def _cue_head(ctx: Context, cue: re.Match) -> Speaker | None:
     return Speaker(named[0], "named") if named else None
 
 
+# "le vice-président de la Commission": a body named as a complement speaks no quotation.
+OF_BEFORE = re.compile(rf"\b(?:de|du|des|d[’'])(?:{_S}+la|{_S}+l[’'])?{_S}*$", re.I)
+
+
 def _adjacent(ctx: Context, prev: QuoteSpan, prev_speaker: CanonicalEntity | None,
               span: QuoteSpan) -> bool:
     """Nothing but the previous quotation's own attribution lies between the two."""
@@ -345,7 +349,8 @@ def _adjacent(ctx: Context, prev: QuoteSpan, prev_speaker: CanonicalEntity | Non
     if len(gap) > 260 or ("\n" in gap and not _attribution_only(ctx.text, prev, gap, span)):
         return False
     others = [e for s, _, e in ctx.mentions if prev.end <= s < span.start
-              and e is not prev_speaker and not _complement(ctx.text, s)]
+              and e is not prev_speaker and not _complement(ctx.text, s)
+              and not (e.label == "ORG" and OF_BEFORE.search(ctx.text[max(0, s - 8):s]))]
     if others:
         return False
     # A new sentence about someone else ("Il dit avoir", "Le frère…") breaks the chain.
