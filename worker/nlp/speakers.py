@@ -67,6 +67,9 @@ REPORTING_VERB = re.compile(
     rf"(?:\b(?:a|avait|ont|aurait){_S}+(?:\w+{_S}+)?)?\b(?:{VERBS})\b", re.I)
 # An incise with an inverted pronoun before the quotation: ", concède-t-elle,".
 INCISE_PRONOUN = re.compile(rf"\b(?:{VERBS})(?:-t)?-(?P<p>il|elle)\b", re.I)
+# A sentence about someone's words or aims, then a colon: "Son message est clair :".
+POSSESSIVE_COLON = re.compile(rf"^{_S}*(?:[^.!?:«»\n]*\b)?(?:[Ss]on|[Ss]a|[Ss]es){_S}+"
+                              rf"[^.!?:«»\n]*:{_S}*$")
 REPORTING_BEFORE = re.compile(
     rf"\b(?:a|avait|ont|aurait)?{_S}*(?:{VERBS})\b|\b(?:dit|explique|affirme|déclare)\b|"
     rf":{_S}*$", re.I)
@@ -312,6 +315,9 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
             gender = "Fem" if pron.group("p").lower() == "elle" else "Masc"
             who = ctx.last_person(lo, gender)
             return Speaker(who, "pronoun") if who else None
+    if POSSESSIVE_COLON.match(region):  # "Ses ambitions sont claires : « … »": the topic
+        who = ctx.last_person(lo, None)
+        return Speaker(who, "pronoun") if who else None
     subject = re.match(rf"{_S}*(?:(?:Mais|Et|Puis){_S}+)?(?P<p>Il|Elle)\b", region)
     if subject:
         gender = "Fem" if subject.group("p") == "Elle" else "Masc"
