@@ -14,9 +14,10 @@ LEADING_DETERMINER = re.compile(
     r"^(?:l[’']|la\s|le\s|les\s|du\s|des\s|de\s+la\s|de\s+l[’']|d[’']|de\s|au\s|aux\s)",
     re.I)
 # Courtesy titles are not part of a person's name: "M. Ferrand", "Me Sandrine Kohler".
-PERSON_TITLE = re.compile(r"^(?:M\.|MM\.|Mme|Mmes|Mlle|Me|Mgr|Dr|Pr|Lady|Lord|Sir|Dame|"
-                          r"Colonel|Général|Commandant|Capitaine|Lieutenant|Sergent|"
-                          r"Adjudant|Maréchal|Amiral)\s+")
+PERSON_TITLE = re.compile(r"^(?:M\.|MM\.|Mme|Mmes|Mlle|Me|Mgr|Dr|Pr|Lady|Lord|Sir|Dame)\s+")
+# Ranks before a person's name ("Colonel Barry"), not before a company ("General Electric").
+RANK = re.compile(r"^(?:Colonel|Général|Commandant|Capitaine|Lieutenant|Sergent|Adjudant|"
+                  r"Maréchal|Amiral)\s+(?=[A-ZÉ])")
 # A category noun the model took into an organisation's name: "le parti Islam".
 ORG_CATEGORY = re.compile(r"^(?:parti|club|groupe|société|syndicat|mouvement|journal|"
                           r"quotidien|chaîne|cabinet|banque|agence)\s+(?=[A-ZÉ])")
@@ -101,6 +102,8 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
     else:
         stripped = text
     stripped = PERSON_TITLE.sub("", stripped.split("\n")[0])
+    if label == "PER":
+        stripped = RANK.sub("", stripped)
     if label == "ORG":
         stripped = ORG_CATEGORY.sub("", stripped)
     if label == "LOC":
@@ -325,14 +328,16 @@ def _pair_of_names(key: str, groups: dict[str, _Group]) -> bool:
     return len(parts) == 2 and " " not in key and all(p in groups for p in parts)
 
 
-def _persons_by_surname(groups: dict[str, _Group]) -> None:
+def _persons_by_surname(groups: dict[str, _Group], lexicon) -> None:
     """'Jelle Van Damme' tagged MISC is a person when 'Van Damme' alone is one: a full
-    name ending with a person's name (2 to 4 capitalised words) is that person's."""
+    name ending with a person's name (2 to 4 capitalised words, the first no common
+    word as in 'Tempête Ciaran') is that person's."""
     persons = {k for k, g in groups.items() if g.label == "PER"}
     for key, g in groups.items():
         words = key.split()
         if g.label not in ("MISC", "ORG", "LOC") or not 2 <= len(words) <= 4 \
-                or not all(w[:1].isupper() for w in g.name.split()):
+                or not all(w[:1].isupper() for w in g.name.split()) \
+                or (lexicon is not None and lexicon.is_common(words[0])):
             continue
         if any(" ".join(words[i:]) in persons for i in range(1, len(words))):
             g.labels["PER"] += sum(g.labels.values()) + 1
@@ -358,7 +363,7 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
         team = _team_label(g, text, lexicon, sports)
         if team != g.label:
             g.labels[team] += sum(g.labels.values()) + 1
-    _persons_by_surname(groups)
+    _persons_by_surname(groups, lexicon)
     short_forms = _org_short_forms(groups, lexicon, sports)
     merged: dict[str, list[_Group]] = defaultdict(list)
     for key, group in groups.items():

@@ -68,7 +68,7 @@ REPORTING_VERB = re.compile(
 # An incise with an inverted pronoun before the quotation: ", concède-t-elle,".
 INCISE_PRONOUN = re.compile(rf"\b(?:{VERBS})(?:-t)?-(?P<p>il|elle)\b", re.I)
 # A sentence about someone's words or aims, then a colon: "Son message est clair :".
-POSSESSIVE_COLON = re.compile(rf"^{_S}*(?:[^.!?:«»\n]*\b)?(?:[Ss]on|[Ss]a|[Ss]es){_S}+"
+POSSESSIVE_COLON = re.compile(rf"^{_S}*(?:(?:Mais|Et|Or){_S}+)?(?:Son|Sa|Ses){_S}+"
                               rf"[^.!?:«»\n]*:{_S}*$")
 REPORTING_BEFORE = re.compile(
     rf"\b(?:a|avait|ont|aurait)?{_S}*(?:{VERBS})\b|\b(?:dit|explique|affirme|déclare)\b|"
