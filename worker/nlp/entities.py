@@ -337,7 +337,7 @@ def _persons_by_surname(groups: dict[str, _Group], lexicon) -> None:
         words = key.split()
         if g.label not in ("MISC", "ORG", "LOC") or not 2 <= len(words) <= 4 \
                 or not all(w[:1].isupper() for w in g.name.split()) \
-                or (lexicon is not None and lexicon.is_common(words[0])):
+                or (lexicon is not None and lexicon.is_common(g.name.split()[0])):
             continue
         if any(" ".join(words[i:]) in persons for i in range(1, len(words))):
             g.labels["PER"] += sum(g.labels.values()) + 1
