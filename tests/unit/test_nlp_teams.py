@@ -58,3 +58,9 @@ def test_a_city_opening_a_club_name_is_the_club_in_a_sports_report():
                        "suffi pour Manchester, toujours troisième du championnat."])
     manchester = [e for e in ann.entities if e.key.startswith("manchester")]
     assert [(e.label, e.name) for e in manchester] == [("ORG", "Manchester United")]
+
+
+def test_an_election_with_age_brackets_is_no_sports_report():
+    assert not is_sports_report(
+        "Victoire nette : le maire gagne 6 points chez les 18-24 ans et 4 points chez les "
+        "25-34 ans, malgré la défaite de son camp aux régionales lors de la saison passée.")

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import re
 
-SCORE = re.compile(r"\b\d{1,3}\s?[-–]\s?\d{1,3}\b")
+# "(118-104)", "3-0"; not an age bracket ("les 18-24 ans").
+SCORE = re.compile(r"\b\d{1,3}\s?[-–]\s?\d{1,3}\b(?!\s*ans\b)")
 SPORT_WORDS = re.compile(
     r"\b(?:match|matchs|matches|championnat|saison|victoire|défaite|buts?|points|entraîneur|"
     r"joueurs?|club|équipe|quart-temps|mi-temps|play-offs|finale|demi-finale|classement|"
     r"coach|rencontre|score|tournoi|série)\b", re.I)
+# Words an election or a market report does not use ("victoire", "points" they do).
+MATCH_WORDS = {"match", "matchs", "matches", "championnat", "entraîneur", "joueur", "joueurs",
+               "quart-temps", "mi-temps", "play-offs", "buts", "tournoi", "coach"}
 _DET = r"(?:(?:un|une|le|la|les|l[’']|des|du|d[’'])\s*)?"
 # A team is beaten, met or faced: "ont battu Utah", "face à Philadelphie", "contre Philly".
 BEFORE_TEAM = re.compile(
@@ -28,9 +32,10 @@ PLURAL_TEAM = re.compile(r"\b(?:les|des|aux)\s+$", re.I)
 
 
 def is_sports_report(text: str) -> bool:
-    """Several scores and at least three words of the vocabulary of matches."""
+    """Several scores and at least three words of the vocabulary of matches, one of them
+    only sports use."""
     words = {w.lower() for w in SPORT_WORDS.findall(text)}
-    return len(SCORE.findall(text)) >= 2 and len(words) >= 3
+    return len(SCORE.findall(text)) >= 2 and len(words) >= 3 and bool(words & MATCH_WORDS)
 
 
 def plays_as_team(text: str, start: int, end: int) -> bool:
