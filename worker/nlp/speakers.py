@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from worker.nlp.entities import CanonicalEntity
+from worker.nlp.layout import is_subheading, opens_paragraph, subheading_speakers
 from worker.nlp.quotes import (
     SENTENCE_END,
     VERBS,
@@ -280,7 +281,7 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
         if "\n" not in ctx.text[previous:lo] and REPORTING_VERB.search(ctx.text[previous:lo]):
             lo, region = previous, ctx.text[previous:opening]
     elif not region.strip(SPACES) and ctx.text[max(0, lo - 1):lo] == "\n" \
-            and not _is_subheading(ctx.text, span):
+            and not is_subheading(ctx.text, span):
         # A paragraph of quotation after "Le juge Bocock ajoute qu'il…": that sentence
         # speaks if it reports speech and quotes nothing itself.
         end = ctx.text[:lo].rstrip(SPACES + "\n")
@@ -367,7 +368,7 @@ def _attribution_only(text: str, prev: QuoteSpan, gap: str, span: QuoteSpan) -> 
     """The paragraph of the previous quotation ends with it and its own attribution
     (« … », a-t-il ajouté.¶« … »): a new paragraph of the same speech."""
     head, _, tail = gap.partition("\n")
-    if tail.strip(SPACES + "\n") or _is_subheading(text, span):
+    if tail.strip(SPACES + "\n") or is_subheading(text, span):
         return False
     m = attributed_after(text, prev.end)
     if m is None or m.end() > len(head):
@@ -391,11 +392,6 @@ def _interviewee(ctx: Context, spans: list[QuoteSpan]) -> CanonicalEntity | None
     return next(e for _, _, e in ctx.mentions if e.key == key)
 
 
-def _opens_paragraph(text: str, span: QuoteSpan) -> bool:
-    lead = text.rfind("\n", 0, span.start) + 1
-    return not text[lead:span.start - 1].strip(SPACES)
-
-
 def attribute(text: str, spans: list[QuoteSpan], entities: list[CanonicalEntity],
               genders: dict[str, str]) -> list[CanonicalEntity | None]:
     """One speaker (or None) per quotation, in the order given."""
@@ -411,9 +407,9 @@ def attribute(text: str, spans: list[QuoteSpan], entities: list[CanonicalEntity]
             prev = spans[i - 1]
             if _adjacent(ctx, prev, speakers[-1], span):
                 who = speakers[-1]
-        if who is None and found is None and interviewee and _opens_paragraph(text, span):
+        if who is None and found is None and interviewee and opens_paragraph(text, span):
             who = interviewee
-        if who is None and found is None and _opens_paragraph(text, span) \
+        if who is None and found is None and opens_paragraph(text, span) \
                 and len(span.text.split()) >= 15 and (not i or spans[i - 1].end < span.start - 400):
             para_start = text.rfind("\n", 0, span.start - 1)
             prev_para = text.rfind("\n", 0, max(0, para_start - 1))
@@ -425,50 +421,7 @@ def attribute(text: str, spans: list[QuoteSpan], entities: list[CanonicalEntity]
         if DEBUG:
             print(f"SPK {found.how if found else '-':9} {who.name if who else None!s:20} "
                   f"{span.text[:50]!r}")
-    return _subheadings(text, spans, speakers)
-
-
-def _words(quote: str) -> str:
-    return " ".join(re.findall(r"\w+", fold(quote)))
-
-
-def _repeats(heading: str, quote: str) -> bool:
-    """The heading's words, but for one at either end ('Il a peut-être été surpris' over
-    '…Lui a peut-être été surpris'), run on in the quotation; at least three of them."""
-    words = _words(heading).split()
-    body = f" {_words(quote)} "
-    for part in (words, words[1:], words[:-1]):
-        if len(part) >= 3 and f" {' '.join(part)} " in body:
-            return True
-    return False
-
-
-def _subheadings(text: str, spans: list[QuoteSpan],
-                 speakers: list[CanonicalEntity | None]) -> list[CanonicalEntity | None]:
-    """A quotation alone on its line is a subheading that repeats words of a quotation of
-    the article («Une tâche difficile» over «…est une tâche difficile»): its speaker."""
-    out = list(speakers)
-    for i, span in enumerate(spans):
-        if out[i] is not None or not _alone_on_line(text, span):
-            continue
-        sources = {speakers[j].key: speakers[j] for j, other in enumerate(spans)
-                   if j != i and speakers[j] is not None and _repeats(span.text, other.text)}
-        if len(sources) == 1:
-            out[i] = next(iter(sources.values()))
-    return out
-
-
-def _is_subheading(text: str, span: QuoteSpan) -> bool:
-    """A quotation alone on its line without a final stop: « Nouvelles réformes »."""
-    return _alone_on_line(text, span) and not re.search(r"[.!?…]\W*$", span.text)
-
-
-def _alone_on_line(text: str, span: QuoteSpan) -> bool:
-    line_start = text.rfind("\n", 0, span.start) + 1
-    line_end = text.find("\n", span.end)
-    line = text[line_start:line_end if line_end >= 0 else len(text)]
-    return line.strip(SPACES + "«»“”\"'.…!?") == text[span.start:span.end].strip(
-        SPACES + "«»“”\"'.…!?")
+    return subheading_speakers(text, spans, speakers)
 
 
 def person_genders(text: str, entities: list[CanonicalEntity],
