@@ -2,10 +2,13 @@
 
 In order: an attribution inside the marks or right after them ("», a déclaré X",
 "», a-t-il ajouté", "», indique le ministère"), then before them in the same sentence
-("Selon X, « … »", "X a déclaré : « … »", "Il a ajouté que « … »"), then the quotation
-just before when nothing lies between, then the interviewee of a question-and-answer
-article. A pronoun is the last person named before, of its gender; a role ("le maire")
-is the one person the article gave that role. Anything else: no speaker.
+("Selon X, « … »", "X a déclaré : « … »", "Il a ajouté que « … »") or in the sentence
+or paragraph just before when it reports speech, then the quotation just before when
+only its attribution lies between (a new paragraph of the same speech too), then the
+interviewee of a question-and-answer article; a subheading takes the speaker of the
+quotation it repeats. A pronoun is the last person named before, of its gender; a role
+("le maire") is the one person the article gave that role, "l'agence" the organisation
+just named. Anything else: no speaker.
 """
 
 from __future__ import annotations
