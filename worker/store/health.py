@@ -50,9 +50,9 @@ def open_failures(session: Session, limit: int = 100) -> list[Failure]:
                                 .order_by(Failure.id.desc()).limit(limit)))
 
 
-# A failed fetch or extraction starts again from the page (kept, or fetched again if
-# retention dropped it); a failed annotation from the stored text.
-RETRY_FROM = {"fetch": "discovered", "extract": "discovered", "annotate": "extracted"}
+# A failed fetch is fetched again; a failed extraction is extracted again from the kept
+# page (fetched again if retention dropped it); a failed annotation from the stored text.
+RETRY_FROM = {"fetch": "discovered", "extract": "fetched", "annotate": "extracted"}
 
 
 def retry_failures(session: Session, ids: list[int] | None) -> list[tuple[int, str]]:
