@@ -114,7 +114,7 @@ def test_a_worker_killed_three_times_on_one_article_fails_it(site, tmp_path, pg_
 def test_a_page_over_the_time_limit_fails_after_three_attempts(site, tmp_path, pg_url,
                                                                redis_url):
     def slow(handler) -> None:
-        time.sleep(4)  # longer than the (lowered) soft time limit of the task
+        time.sleep(8)  # longer than the (lowered) soft time limit of the fetch task
         handler._send(200, GOOD, {"Content-Type": "text/html; charset=utf-8"})
 
     feeds = newsroom(site, tmp_path, Route(handler=slow))
