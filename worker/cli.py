@@ -76,6 +76,7 @@ def run(role: str = typer.Option("all", help="all (worker + scheduler), worker o
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _metrics_folder(settings, role)
     from worker import metrics
+    from worker.celery_app import CONTROL_QUEUE
     from worker.celery_app import app as celery
     from worker.store.db import dispose_all
     from worker.store.migrate import upgrade
@@ -86,12 +87,15 @@ def run(role: str = typer.Option("all", help="all (worker + scheduler), worker o
     if role != "beat":
         metrics.serve(settings)
     if role == "beat":
-        celery.start(["beat", "-l", level])
-        return
+        # The scheduler with one embedded worker process for the control queue: tick,
+        # sweep and retention run at their pace whatever waits on io and nlp.
+        queues, concurrency = CONTROL_QUEUE, 1
+    elif role == "all" and CONTROL_QUEUE not in queues.split(","):
+        queues += f",{CONTROL_QUEUE}"
     argv = ["worker", "-Q", queues, "-l", level, "-n", f"newsworker-{role}@%h"]
     if concurrency:
         argv += ["-c", str(concurrency)]
-    if role == "all":
+    if role in ("all", "beat"):
         argv.append("-B")
     celery.worker_main(argv)
 

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # older than this many days are deleted (0 keeps them forever).
     retention_raw_html_days: int = Field(default=30, ge=0)
     retention_article_days: int = Field(default=0, ge=0)
+    # One row per feed poll: 100,000 feeds polled every 15 minutes write ~10 million a
+    # day. Adaptive intervals and `status` read the last day only (0 keeps them forever).
+    retention_poll_days: int = Field(default=3, ge=0)
 
     # Deduplication: Jaccard similarity (word 5-gram shingles) above which two articles
     # are one story, and the MinHash size.
