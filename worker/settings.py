@@ -33,7 +33,10 @@ class Settings(BaseSettings):
     feeds_file: Path = Path("feeds.yaml")
 
     # HTTP
-    user_agent_contact: str = "https://github.com/newsworker/newsworker"
+    # Who runs this instance (a URL or an e-mail address), sent in every User-Agent so that
+    # publishers can reach the operator. Empty until the operator sets it: no default may
+    # name someone else; `newsworker run` warns while it is empty.
+    user_agent_contact: str = ""
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     total_timeout: float = 30.0
@@ -88,6 +91,9 @@ class Settings(BaseSettings):
     # older than this many days are deleted (0 keeps them forever).
     retention_raw_html_days: int = Field(default=30, ge=0)
     retention_article_days: int = Field(default=0, ge=0)
+    # One row per feed poll: 100,000 feeds polled every 15 minutes write ~10 million a
+    # day. Adaptive intervals and `status` read the last day only (0 keeps them forever).
+    retention_poll_days: int = Field(default=3, ge=0)
 
     # Deduplication: Jaccard similarity (word 5-gram shingles) above which two articles
     # are one story, and the MinHash size.
@@ -115,7 +121,8 @@ class Settings(BaseSettings):
     def user_agent(self) -> str:
         from worker import __version__
 
-        return f"newsworker/{__version__} (+{self.user_agent_contact})"
+        product = f"newsworker/{__version__}"
+        return f"{product} (+{self.user_agent_contact})" if self.user_agent_contact else product
 
     def masked(self) -> dict[str, str]:
         """Effective settings as strings, with passwords in URLs replaced by ***."""

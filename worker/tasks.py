@@ -95,6 +95,7 @@ STEP_TASKS = {"fetch": fetch, "annotate": annotate}
 @app.task(name="newsworker.sweep", **DB_RETRY)
 def sweep() -> int:
     """Re-enqueue articles stuck in a state past the timeout."""
+    upkeep.sequence_events(context())
     stuck = upkeep.stuck_articles(context())
     for step, ids in stuck.items():
         for article_id in ids:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from worker.broker import queue_depths
+from worker.celery_app import IO_QUEUE
 from worker.context import Context
 from worker.store import feeds, repo
-from worker.store.db import session_scope
+from worker.store.db import get_engine, session_scope
 from worker.store.retention import apply_retention
 
 log = logging.getLogger(__name__)
@@ -18,12 +20,33 @@ log = logging.getLogger(__name__)
 NEXT_STEP = {"discovered": "fetch", "fetched": "fetch", "extracted": "annotate"}
 
 
+# Thousands of feeds due at once: a tick claims batches while the io queue has room. A
+# poll that waits in the queue longer than its claim's lease would be claimed twice.
+CLAIM_BATCH, MAX_QUEUED_POLLS = 500, 2000
+
+
 def due_feeds(ctx: Context) -> list[int]:
-    """Reload feeds.yaml if it changed, then claim every feed due for a poll."""
+    """Reload feeds.yaml if it changed, then claim the feeds due for a poll: one batch,
+    and more while fewer than MAX_QUEUED_POLLS messages wait on io."""
     ctx.reload_feeds_if_changed()
-    with session_scope(ctx.db) as session:
-        return feeds.claim_due_feeds(session, repo.now(),
-                                     lease_seconds=ctx.settings.poll_lease_seconds)
+    waiting = queue_depths(ctx.settings).get(IO_QUEUE) or 0
+    room = max(CLAIM_BATCH, MAX_QUEUED_POLLS - waiting)
+    claimed: list[int] = []
+    while len(claimed) < room:
+        with session_scope(ctx.db) as session:
+            batch = feeds.claim_due_feeds(session, repo.now(),
+                                          limit=min(CLAIM_BATCH, room - len(claimed)),
+                                          lease_seconds=ctx.settings.poll_lease_seconds)
+        claimed += batch
+        if len(batch) < CLAIM_BATCH:
+            break
+    return claimed
+
+
+def sequence_events(ctx: Context) -> int:
+    """Change events left in the outbox by a writer that died between its commit and
+    their sequencing: they get their seqs now."""
+    return repo.sequence_all_events(get_engine(ctx.db))
 
 
 def stuck_articles(ctx: Context) -> dict[str, list[int]]:
@@ -40,10 +63,11 @@ def stuck_articles(ctx: Context) -> dict[str, list[int]]:
 
 
 def retention(ctx: Context) -> dict[str, int]:
-    """Drop old raw pages and, if configured, old articles."""
+    """Drop old raw pages and poll records and, if configured, old articles."""
     with session_scope(ctx.db) as session:
         done = apply_retention(session, repo.now(), ctx.settings.retention_raw_html_days,
-                               ctx.settings.retention_article_days)
+                               ctx.settings.retention_article_days,
+                               ctx.settings.retention_poll_days)
     if any(done.values()):
         log.info("retention: %s", done)
     return done

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from tests.conftest import clean_env
 from tests.newsroom import syndicated_newsroom, write_feeds_file
 from worker.ingest import ingest_once
+from worker.jsonschemas import all_schemas
 from worker.settings import Settings
 from worker.store import records
 from worker.store.db import dispose_all, session_scope
@@ -132,11 +133,10 @@ def _caught_up(db_url: str, seen: list[int]) -> bool:
 
 
 def _validator(name: str) -> Draft202012Validator:
+    schemas = all_schemas()  # as the installed package ships them
     registry = Registry().with_resources(
-        (p.name, Resource.from_contents(json.loads(p.read_text(encoding="utf-8"))))
-        for p in (ROOT / "schemas").glob("*.schema.json"))
-    schema = json.loads((ROOT / "schemas" / name).read_text(encoding="utf-8"))
-    return Draft202012Validator(schema, registry=registry)
+        (file, Resource.from_contents(schema)) for file, schema in schemas.items())
+    return Draft202012Validator(schemas[name], registry=registry)
 
 
 @pytest.mark.parametrize("kind, schema", [("articles", "article.schema.json"),

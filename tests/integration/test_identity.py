@@ -180,3 +180,27 @@ def test_polls_that_never_finish_end_as_a_recorded_failure(site, tmp_path, db_ur
         assert letter.reason == "killed" and "3 times" in letter.message
     assert poll.run(ctx, feed_id).outcome == "ok"
     ctx.close()
+
+
+def test_content_selecting_parameters_keep_articles_apart(site, tmp_path, db_url):
+    """`?ref=101` and `?ref=202` are two articles; a feed's own strip_params merges its
+    tracking variants; utm_* never splits one article in two."""
+    site.add("/view.php", lambda: b"")  # replaced per query below
+    pages = {"101": page("Écoles de Lyon"),
+             "202": page("Budget de Lyon", text=PARAGRAPH.replace("écoles", "piscines"))}
+    site.routes["/view.php"].handler = lambda h: h._send(
+        200, pages[h.path.split("ref=")[1].split("&")[0]].encode(),
+        {"Content-Type": "text/html; charset=utf-8"})
+    links = [site.url("/view.php?ref=101"), site.url("/view.php?ref=202"),
+             site.url("/view.php?ref=101&utm_source=rss"),
+             site.url("/view.php?ref=202&origine=newsletter")]
+    url = site.add("/f.rss", rss([(f"T{i}", link) for i, link in enumerate(links)]),
+                   "application/rss+xml")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("defaults:\n  allow_private_networks: true\nfeeds:\n"
+                     f"  - name: Vues\n    url: {url}\n    strip_params: [origine]\n",
+                     encoding="utf-8")
+    ingest_once(settings_for(tmp_path, db_url), feeds, migrate=False)
+    found = all_articles(db_url)
+    assert sorted(a.canonical_url.rsplit("?", 1)[1] for a in found) == ["ref=101", "ref=202"]
+    assert all(a.state == "done" for a in found)

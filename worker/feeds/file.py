@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -11,8 +10,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from worker.errors import ConfigError
+from worker.jsonschemas import load_schema
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 DEFAULT_INTERVAL = 900
 
 
@@ -57,8 +56,7 @@ class FeedsFileError(ConfigError):
 
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
-    schema = json.loads((SCHEMAS / "feeds.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
+    return Draft202012Validator(load_schema("feeds.schema.json"))
 
 
 def _lines(node, path=(), out=None) -> dict[tuple, int]:

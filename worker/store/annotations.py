@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.nlp.annotate import Annotations
@@ -88,29 +88,45 @@ def clear_annotations(session: Session, article_id: int) -> None:
         session.execute(delete(table).where(table.article_id == article_id))
 
 
+def _has_annotations(session: Session, article_id: int) -> bool:
+    """Whether the article has stored annotations (a re-fetch, a retry); one indexed probe."""
+    probes = [exists().where(table.article_id == article_id)
+              for table in (Mention, Amount, DateMention, Quote)]
+    return bool(session.scalar(select(or_(*probes))))
+
+
+def _insert_rows(session: Session, table, rows: list[dict]) -> None:
+    """Many rows in one executemany: no ORM object, no identity map, no per-row flush."""
+    if rows:
+        session.execute(insert(table), rows)
+
+
 def save_annotations(session: Session, article_id: int, ann: Annotations) -> None:
     """Insert entities (shared rows, counted), mentions, amounts, dates and quotes.
 
     Call once per article, in the transaction that moves it to `done`: the counts are
     increments, and the state claim is what keeps them from being applied twice.
+    A first save deletes and updates nothing; a re-fetched article replaces its old ones.
     """
-    clear_annotations(session, article_id)  # a re-fetched article replaces its old ones
+    if _has_annotations(session, article_id):
+        clear_annotations(session, article_id)
     entity_ids = _upsert_entities(session, ann)
     aliases = [{"entity_id": entity_ids[(e.label, e.key)], "alias": alias}
                for e in ann.entities for alias in e.aliases]
     if aliases:
         session.execute(insert_for(session, EntityAlias).values(aliases)
                         .on_conflict_do_nothing())
-    session.add_all(Mention(article_id=article_id, entity_id=entity_ids[(e.label, e.key)],
-                            start=m.start, end=m.end, text=m.text, sentence=m.sentence)
-                    for e in ann.entities for m in e.mentions)
-    session.add_all(Amount(article_id=article_id, kind=a.kind, start=a.start, end=a.end,
-                           text=a.text, value=a.value, currency=a.currency)
-                    for a in ann.amounts)
-    session.add_all(DateMention(article_id=article_id, start=d.start, end=d.end, text=d.text,
-                                value=d.value) for d in ann.dates)
+    _insert_rows(session, Mention, [
+        {"article_id": article_id, "entity_id": entity_ids[(e.label, e.key)], "start": m.start,
+         "end": m.end, "text": m.text, "sentence": m.sentence}
+        for e in ann.entities for m in e.mentions])
+    _insert_rows(session, Amount, [
+        {"article_id": article_id, "kind": a.kind, "start": a.start, "end": a.end,
+         "text": a.text, "value": a.value, "currency": a.currency} for a in ann.amounts])
+    _insert_rows(session, DateMention, [
+        {"article_id": article_id, "start": d.start, "end": d.end, "text": d.text,
+         "value": d.value} for d in ann.dates])
     names = {e.name: entity_ids[(e.label, e.key)] for e in ann.entities}
-    session.add_all(Quote(article_id=article_id, start=q.start, end=q.end, text=q.text,
-                          speaker=q.speaker, speaker_entity_id=names.get(q.speaker))
-                    for q in ann.quotes)
-    session.flush()
+    _insert_rows(session, Quote, [
+        {"article_id": article_id, "start": q.start, "end": q.end, "text": q.text,
+         "speaker": q.speaker, "speaker_entity_id": names.get(q.speaker)} for q in ann.quotes])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -9,6 +10,25 @@ from sqlalchemy.orm import Session
 
 from worker.store import repo
 from worker.store.models import Article, Failure, Feed, Poll
+
+# Articles by state is a GROUP BY over the whole table: with a large store it costs tens
+# of milliseconds, too much for every Prometheus scrape of every role. A scrape reads a
+# figure at most this old instead.
+STATE_COUNTS_MAX_AGE = 30.0
+_state_counts: dict[str, tuple[float, dict[str, int]]] = {}
+
+
+def cached_counts_by_state(url: str, max_age: float = STATE_COUNTS_MAX_AGE) -> dict[str, int]:
+    """Articles per state in the database at `url`, counted at most `max_age` seconds ago."""
+    from worker.store.db import session_scope
+
+    stamp, counts = _state_counts.get(url, (float("-inf"), {}))
+    if time.monotonic() - stamp < max_age:
+        return counts
+    with session_scope(url) as session:
+        counts = repo.counts_by_state(session)
+    _state_counts[url] = (time.monotonic(), counts)
+    return counts
 
 
 def feed_health(session: Session, now: datetime) -> list[dict]:
@@ -50,9 +70,9 @@ def open_failures(session: Session, limit: int = 100) -> list[Failure]:
                                 .order_by(Failure.id.desc()).limit(limit)))
 
 
-# A failed fetch or extraction starts again from the page (kept, or fetched again if
-# retention dropped it); a failed annotation from the stored text.
-RETRY_FROM = {"fetch": "discovered", "extract": "discovered", "annotate": "extracted"}
+# A failed fetch is fetched again; a failed extraction is extracted again from the kept
+# page (fetched again if retention dropped it); a failed annotation from the stored text.
+RETRY_FROM = {"fetch": "discovered", "extract": "fetched", "annotate": "extracted"}
 
 
 def retry_failures(session: Session, ids: list[int] | None) -> list[tuple[int, str]]:

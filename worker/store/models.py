@@ -151,7 +151,7 @@ class Article(Base):
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
     discovered_at: Mapped[datetime] = mapped_column(Stamp)
     updated_at: Mapped[datetime] = mapped_column(Stamp)
-    done_at: Mapped[datetime | None] = mapped_column(Stamp)
+    done_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
 
 
 class ArticleUrl(Base):
@@ -220,7 +220,8 @@ class EntityAlias(Base):
 
 class Mention(Base):
     __tablename__ = "mentions"
-    __table_args__ = (Index("ix_mentions_entity_article", "entity_id", "article_id"),)
+    __table_args__ = (Index("ix_mentions_entity_article", "entity_id", "article_id"),
+                      Index("ix_mentions_article_entity", "article_id", "entity_id"))
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
                                             index=True)
@@ -269,11 +270,28 @@ class Quote(Base):
 
 
 class Event(Base):
-    """The ordered change feed. `seq` is handed out under a lock, so commit order = seq order."""
+    """The ordered change feed. `seq` is handed out under a lock, so commit order = seq order.
+
+    Rows arrive from `event_outbox` once their writer committed (repo.sequence_events).
+    """
 
     __tablename__ = "events"
     seq: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
     article_id: Mapped[int] = mapped_column(Id, index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class EventOutbox(Base):
+    """Events written by a transaction, waiting for their seq (given right after its commit).
+
+    Writers never take the counter lock: only the short sequencing transaction does.
+    """
+
+    __tablename__ = "event_outbox"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    article_id: Mapped[int] = mapped_column(Id)
     kind: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(Stamp)

@@ -1,4 +1,7 @@
-"""Retention: drop old raw pages and, if asked, old articles, keeping stories and events whole."""
+"""Retention: drop old raw pages, old poll records and, if asked, old articles.
+
+Stories and events stay whole.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from worker.store import repo
 from worker.store.annotations import clear_annotations
-from worker.store.models import Article, Page, Story, TextHash
+from worker.store.models import Article, Page, Poll, Story, TextHash
 
 FINAL_STATES = ("done", "failed")
 
@@ -52,11 +55,18 @@ def delete_articles(session: Session, older_than: datetime, limit: int = 1000) -
     return len(ids)
 
 
+def delete_polls(session: Session, older_than: datetime) -> int:
+    """Forget the poll records started before `older_than` (one indexed range delete)."""
+    return session.execute(delete(Poll).where(Poll.started_at < older_than)).rowcount
+
+
 def apply_retention(session: Session, now: datetime, raw_html_days: int,
-                    article_days: int) -> dict[str, int]:
-    done = {"pages": 0, "articles": 0}
+                    article_days: int, poll_days: int = 0) -> dict[str, int]:
+    done = {"pages": 0, "articles": 0, "polls": 0}
     if raw_html_days:
         done["pages"] = drop_raw_pages(session, now - timedelta(days=raw_html_days))
     if article_days:
         done["articles"] = delete_articles(session, now - timedelta(days=article_days))
+    if poll_days:
+        done["polls"] = delete_polls(session, now - timedelta(days=poll_days))
     return done
