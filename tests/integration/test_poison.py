@@ -118,12 +118,14 @@ def test_a_page_over_the_time_limit_fails_after_three_attempts(site, tmp_path, p
         handler._send(200, GOOD, {"Content-Type": "text/html; charset=utf-8"})
 
     feeds = newsroom(site, tmp_path, Route(handler=slow))
-    with service(tmp_path, feeds, pg_url, redis_url, NEWSWORKER_TASK_SOFT_TIME_LIMIT="4",
-                 NEWSWORKER_TASK_TIME_LIMIT="30") as running:
+    with service(tmp_path, feeds, pg_url, redis_url, NEWSWORKER_TASK_SOFT_TIME_LIMIT="3",
+                 NEWSWORKER_TASK_TIME_LIMIT="7") as running:
         wait_for(finished(pg_url, 2), 200, list(running.values()), "both articles finished")
     found = articles(pg_url)
     assert found["good.html"].state == "done"
     poison = found["poison.html"]
     assert poison.state == "failed"
-    assert poison.failure_reason == "time limit exceeded in fetch"
+    # The soft limit is recorded as the attempt's failure; where it does not fire in time
+    # the hard limit kills the worker process, and that attempt counts as killed.
+    assert poison.failure_reason in ("time limit exceeded in fetch", "killed in fetch 3 times")
     assert site.hits["/poison.html"] == 3
