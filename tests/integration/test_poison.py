@@ -49,9 +49,10 @@ def children(pid: int) -> list[int]:
 
 @contextmanager
 def service(tmp_path, feeds, pg_url, redis_url, **io_extra):
-    """beat, one io worker process (with `io_extra` settings) and one nlp worker."""
+    """beat, one io worker process and one nlp worker; `io_extra` settings for the roles
+    that publish fetches (a message carries its publisher's time limits)."""
     env = service_env(tmp_path, feeds, pg_url, redis_url, **FAST)
-    procs = {"beat": Proc(["run", "--role", "beat"], env, tmp_path / "beat.log"),
+    procs = {"beat": Proc(["run", "--role", "beat"], {**env, **io_extra}, tmp_path / "beat.log"),
              "io": Proc(["run", "--role", "worker", "--queues", "io", "--concurrency", "1"],
                         {**env, **io_extra}, tmp_path / "io.log"),
              "nlp": Proc(["run", "--role", "worker", "--queues", "nlp", "--concurrency", "1"],
