@@ -101,14 +101,17 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
         stripped = LEADING_DETERMINER.sub("", text)
     else:
         stripped = text
-    stripped = PERSON_TITLE.sub("", stripped.split("\n")[0])
+    stripped = PERSON_TITLE.sub("", stripped)
     if label == "PER":
         stripped = RANK.sub("", stripped)
     if label == "ORG":
         stripped = ORG_CATEGORY.sub("", stripped)
     if label == "LOC":
         stripped = PLACE_PREFIX.sub("", stripped)
+    # Only the head was cut so far: that is the offset shift. Cuts at the tail (a second
+    # line, a comma, a score) come after it and leave the start where it is.
     shift = len(text) - len(stripped)
+    stripped = stripped.split("\n")[0]
     pair = ACRONYM_AND_DEMONYM.match(stripped)
     if pair and DEMONYM.search(pair.group("adj")):
         stripped = pair.group("acronym")
