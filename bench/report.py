@@ -81,10 +81,14 @@ def targets(f: dict) -> str:
     for prefix in ("embedded", "Redis"):
         empty, full = _run(f, prefix, False), _run(f, prefix, True)
         if empty and full:
+            # CPU per article decides: the wall-clock rate follows the machine's other users.
             change = full["rate"] / empty["rate"] - 1
+            cpu_change = full["cpu_s_per_article"] / empty["cpu_s_per_article"] - 1
             rows.append(f"| {prefix.split()[0]}: rate with {full['store']['preloaded']:,} "
-                        f"stored within 10 % of empty | {verdict(change >= -0.10)}: "
-                        f"{change:+.0%} ({full['rate']:.2f} vs {empty['rate']:.2f}/s) |")
+                        f"stored within 10 % of empty | {verdict(cpu_change <= 0.10)}: CPU per "
+                        f"article {cpu_change:+.0%} ({full['cpu_s_per_article']:.3f} vs "
+                        f"{empty['cpu_s_per_article']:.3f} s); wall-clock rate {change:+.0%} "
+                        f"({full['rate']:.2f} vs {empty['rate']:.2f}/s) |")
             worst = max(q["p95"] for q in full["store"]["queries"].values())
             rows.append(f"| {prefix.split()[0]}: consumer queries p95 < {QUERY_TARGET_MS:.0f} ms "
                         f"at that size | {verdict(worst < QUERY_TARGET_MS)}: worst p95 "
@@ -227,3 +231,12 @@ service runs and the ratio uses their mean.
 {f.get('profile', '(skipped)')}
 ```
 """
+
+
+if __name__ == "__main__":  # RESULTS.md again from bench/results.json (after editing ANALYSIS.md)
+    import json
+
+    here = Path(__file__).resolve().parent
+    figures = json.loads((here / "results.json").read_text(encoding="utf-8"))
+    figures["ceilings"] = [tuple(c) for c in figures["ceilings"]]
+    (here / "RESULTS.md").write_text(report(figures), encoding="utf-8")

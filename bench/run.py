@@ -5,6 +5,7 @@ Everything talks to 127.0.0.1 only. Writes bench/RESULTS.md and prints the table
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import re
@@ -551,6 +552,9 @@ def main() -> int:
         if "profile" not in skip:
             print("profile...", flush=True)
             figures["profile"] = profile(base, corpus, work / "profile")
+        # The figures too: `python bench/report.py` renders RESULTS.md again from them.
+        (ROOT / "bench" / "results.json").write_text(json.dumps(figures, indent=1, default=str),
+                                                      encoding="utf-8")
         text = report(figures)
         (ROOT / "bench" / "RESULTS.md").write_text(text, encoding="utf-8")
         print(text)

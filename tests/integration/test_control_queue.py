@@ -6,6 +6,7 @@ import json
 
 import redis
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from tests.newsroom import write_feeds_file
 from tests.services import Proc, service_env, wait_for
@@ -27,9 +28,18 @@ def queued_tasks(client: redis.Redis, queue: str) -> list[str]:
     return [json.loads(raw)["headers"]["task"] for raw in client.lrange(queue, 0, -1)]
 
 
+def synced_feeds(db_url: str) -> list[str]:
+    try:
+        with session_scope(db_url) as session:
+            return list(session.scalars(select(Feed.url)))
+    except DBAPIError:  # the service has not created its tables yet
+        return []
+
+
 def test_a_tick_runs_with_10000_fetches_waiting(site, tmp_path, sqlite_url, redis_url):
-    """The beat role's embedded worker ticks (syncs feeds, enqueues their polls) while
-    10,000 fetches wait on io, which no worker consumes here: behind them, it never would."""
+    """The beat role's embedded worker ticks (reloads and syncs feeds.yaml) while 10,000
+    fetches wait on io, which no worker consumes here: behind them, it never would. With
+    io that full, the tick claims no feed (its poll would outwait the claim's lease)."""
     feed_url = site.add("/feeds/one.rss", '<?xml version="1.0"?><rss version="2.0"><channel>'
                         "<title>t</title></channel></rss>", "application/rss+xml")
     feeds = write_feeds_file(tmp_path / "feeds.yaml", [feed_url])
@@ -44,11 +54,11 @@ def test_a_tick_runs_with_10000_fetches_waiting(site, tmp_path, sqlite_url, redi
     beat = Proc(["run", "--role", "beat"], service_env(tmp_path, feeds, sqlite_url, redis_url),
                 tmp_path / "beat.log")
     try:
-        wait_for(lambda: "newsworker.poll_feed" in queued_tasks(client, IO_QUEUE), 120, [beat],
-                 "a tick enqueuing the feed's poll")
+        wait_for(lambda: synced_feeds(sqlite_url) == [feed_url], 120, [beat],
+                 "a tick syncing the feeds file")
+        client.delete(IO_QUEUE)  # the backlog drained: the next tick polls the feed
+        wait_for(lambda: "newsworker.poll_feed" in queued_tasks(client, IO_QUEUE), 120,
+                 [beat], "a tick enqueuing the feed's poll")
     finally:
         beat.stop()
-    with session_scope(sqlite_url) as session:
-        assert session.scalars(select(Feed.url)).all() == [feed_url]
-    # Nothing consumed io: the backlog is whole, the poll waits behind it.
-    assert queued_tasks(client, IO_QUEUE).count("newsworker.fetch_article") == BACKLOG
+    assert queued_tasks(client, IO_QUEUE) == ["newsworker.poll_feed"]
