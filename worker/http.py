@@ -260,6 +260,10 @@ class HttpClient:
     def _obey_robots(self, url: str, allow_private: bool) -> float:
         """Raise unless robots.txt lets us fetch `url`; the origin's Crawl-delay (capped)."""
         rules = self.robots.rules(url, allow_private=allow_private)
+        if rules.failure is not None:  # no answer at all: the site itself is unreachable
+            failure = rules.failure
+            raise FetchError(f"robots.txt of {url} could not be fetched: {failure}",
+                             reason=failure.reason, status=failure.status, transient=True)
         if rules.unreachable:
             raise FetchError(f"robots.txt of {url} could not be fetched: nothing is fetched "
                              "from that site until it can", reason="robots_unreachable",

@@ -114,6 +114,9 @@ class RobotsRules:
 
     parser: Protego | None = None  # None: no rules, everything is allowed
     unreachable: bool = False  # 5xx, 429 or no answer: nothing may be fetched for now
+    # Why it is unreachable: the robots.txt fetch's own failure (None for a 5xx/429 answer,
+    # which asks us to wait), so a dead site is reported as what it is.
+    failure: FetchError | None = None
 
     def allows(self, url: str) -> bool:
         if self.unreachable:
@@ -178,5 +181,5 @@ class RobotsCache:
         except FetchError as exc:
             if exc.reason in ("blocked_address", "bad_url"):
                 raise  # not an answer about robots: the page itself is refused the same way
-            return RobotsRules(unreachable=True)
+            return RobotsRules(unreachable=True, failure=exc)
         return parse_robots(status, body)

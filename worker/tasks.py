@@ -77,9 +77,10 @@ def fetch(self, article_id: int) -> str:
     if outcome is Outcome.ADVANCED:
         annotate.delay(article_id)  # a duplicate is done already: that task skips it
     elif outcome in (Outcome.RETRY, Outcome.POSTPONED):
-        first = get_settings().retry_delay_seconds
-        wait = min(600.0, first * 2 ** self.request.retries) * random.uniform(0.8, 1.2)
-        raise self.retry(countdown=wait, max_retries=None)  # the claim bounds attempts
+        settings = get_settings()
+        wait = min(600.0, settings.retry_delay_seconds * 2 ** self.request.retries)
+        # No retry cap here: the claim bounds the attempts.
+        raise self.retry(countdown=wait * random.uniform(0.8, 1.2), max_retries=None)
     return outcome.value
 
 

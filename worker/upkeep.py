@@ -11,7 +11,7 @@ from datetime import timedelta
 from worker.broker import queue_depths
 from worker.celery_app import IO_QUEUE
 from worker.context import Context
-from worker.store import feeds, repo
+from worker.store import events, feeds, repo
 from worker.store.db import get_engine, session_scope
 from worker.store.retention import apply_retention
 
@@ -47,7 +47,7 @@ def due_feeds(ctx: Context) -> list[int]:
 def sequence_events(ctx: Context) -> int:
     """Change events left in the outbox by a writer that died between its commit and
     their sequencing: they get their seqs now."""
-    return repo.sequence_all_events(get_engine(ctx.db))
+    return events.sequence_all_events(get_engine(ctx.db))
 
 
 def stuck_articles(ctx: Context) -> dict[str, list[int]]:

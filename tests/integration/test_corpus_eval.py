@@ -61,12 +61,8 @@ def figures(tmp_path_factory) -> dict[str, float]:
 
 GOALS = [("f1", 0.90), ("org_r", 0.85), ("money_r", 0.90), ("money_p", 0.95),
          ("quotes_r", 0.90), ("speaker_acc", 0.80), ("speaker_p", 0.90)]
-# Goals not reached yet: strict, so the mark must go once a change reaches them.
-NOT_YET = {"f1", "org_r", "speaker_acc"}
 
 
-@pytest.mark.parametrize("name, goal", [
-    pytest.param(n, g, marks=pytest.mark.xfail(strict=True, reason="issue 11: not reached yet"))
-    if n in NOT_YET else (n, g) for n, g in GOALS])
+@pytest.mark.parametrize("name, goal", GOALS)
 def test_goal_on_the_development_corpus(figures, name, goal):
     assert figures[name] >= goal, figures

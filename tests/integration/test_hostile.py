@@ -29,7 +29,7 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
 <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">]>
 <rss version="2.0"><channel><title>&lol9;</title>
-<item><title>&lol9;</title><link>http://x.test/a</link></item></channel></rss>"""
+<item><title>&lol9;</title><link>{base}/laughs-article.html</link></item></channel></rss>"""
 
 XXE = """<?xml version="1.0"?>
 <!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
@@ -80,7 +80,7 @@ def test_hostile_corpus(site, tmp_path, db_url):
     base = site.base
     site.add("/articles/blinken-kiev.html", example_page(base))
     site.add("/good.rss", example_feed(base), "application/rss+xml")
-    site.add("/laughs.rss", BILLION_LAUGHS, "application/rss+xml")
+    site.add("/laughs.rss", BILLION_LAUGHS.replace("{base}", base), "application/rss+xml")
     site.add("/xxe.rss", XXE.replace("{base}", base), "application/rss+xml")
     site.add("/xxe-article.html", "<html><body><p>x</p></body></html>")
     site.add("/empty.rss", b"", "application/rss+xml")
@@ -125,7 +125,8 @@ def test_hostile_corpus(site, tmp_path, db_url):
             print(f"  page {name}: {a.state} {a.failure_reason or a.extraction}")
         # billion laughs: refused or read without expansion, never a huge title
         assert polls["laughs.rss"].outcome in ("failed", "ok")
-        assert all(len(a.entry_title or "") < 1000 for a in articles.values())
+        assert all(len(a.entry_title or "") < 1000 for a in articles.values()
+                   if "/long/" not in a.url)
         # external entity: never resolved
         assert all("root:" not in (a.entry_title or "") for a in articles.values())
         assert polls["empty.rss"].outcome == "failed" and "feed_unparseable" in \

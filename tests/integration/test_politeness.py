@@ -149,12 +149,14 @@ def test_unreachable_robots_txt_is_retried_sooner_than_a_good_one_expires(site, 
 
 
 def test_unreachable_server_disallows(tmp_path):
-    # A port on 127.0.0.1 that nothing listens on: the robots.txt fetch is refused.
+    # A port on 127.0.0.1 that nothing listens on: the robots.txt fetch is refused, and the
+    # page fails with the site's own failure (what an operator needs to read).
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     error = refused(robots_client(tmp_path), f"http://127.0.0.1:{port}/a")
-    assert error.reason == "robots_unreachable" and error.transient
+    assert error.reason == "network_error" and error.transient
+    assert "robots.txt" in str(error)
 
 
 def test_crawl_delay_raises_the_host_delay(site, tmp_path):

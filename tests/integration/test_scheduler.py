@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 
 from worker.feeds.file import FeedSpec
 from worker.settings import get_settings
-from worker.store import feeds, repo
+from worker.store import feeds as feed_store
+from worker.store import repo
 from worker.store.db import session_scope
 from worker.store.models import Feed
 
@@ -17,7 +18,7 @@ from worker.store.models import Feed
 def test_two_schedulers_claim_each_due_feed_once(db_url):
     specs = [FeedSpec(name=f"F{i}", url=f"http://feeds.test/{i}.rss") for i in range(300)]
     with session_scope(db_url) as session:
-        feeds.sync_feeds(session, specs)
+        feed_store.sync_feeds(session, specs)
     claims: list[list[int]] = [[], []]
     start = threading.Barrier(2)
 
@@ -25,7 +26,7 @@ def test_two_schedulers_claim_each_due_feed_once(db_url):
         start.wait()
         for _ in range(5):  # several ticks each, racing
             with session_scope(db_url) as session:
-                claims[i] += feeds.claim_due_feeds(session, repo.now(), limit=100)
+                claims[i] += feed_store.claim_due_feeds(session, repo.now(), limit=100)
 
     threads = [threading.Thread(target=scheduler, args=(i,)) for i in range(2)]
     for t in threads:
@@ -38,7 +39,7 @@ def test_two_schedulers_claim_each_due_feed_once(db_url):
     with session_scope(db_url) as session:
         session.execute(update(Feed).values(next_poll_at=repo.now()))
     with session_scope(db_url) as session:
-        assert len(feeds.claim_due_feeds(session, repo.now(), limit=1000)) == 300
+        assert len(feed_store.claim_due_feeds(session, repo.now(), limit=1000)) == 300
 
 
 def write(path, feeds: list[tuple[str, str, int, bool]]) -> None:
@@ -61,8 +62,7 @@ def test_hot_reload_applies_edits_and_keeps_the_last_good_list(tmp_path, sqlite_
     get_settings.cache_clear()
     from worker import tasks
 
-    monkeypatch.setattr(tasks, "_feeds_mtime", None)
-    monkeypatch.setattr(tasks, "_context", None)
+    monkeypatch.setattr(tasks, "_context", None)  # a fresh context reads the file anew
 
     def feeds() -> dict[str, tuple[int, bool, bool]]:
         with session_scope(sqlite_url) as session:
@@ -71,31 +71,31 @@ def test_hot_reload_applies_edits_and_keeps_the_last_good_list(tmp_path, sqlite_
 
     def active() -> set[str]:
         with session_scope(sqlite_url) as session:
-            return {name for _, name in feeds.active_feed_ids(session)}
+            return {name for _, name in feed_store.active_feed_ids(session)}
 
     try:
         write(path, [("A", "http://a.test/rss", 600, True), ("B", "http://b.test/rss", 600, True)])
-        tasks.reload_feeds_if_changed()
+        tasks.context().reload_feeds_if_changed()
         assert active() == {"A", "B"}
         # An edit: C added, B disabled, A's interval changed, then A removed.
         write(path, [("A", "http://a.test/rss", 120, True), ("B", "http://b.test/rss", 600, False),
                      ("C", "http://c.test/rss", 300, True)])
         _touch_later(path)
-        tasks.reload_feeds_if_changed()
+        tasks.context().reload_feeds_if_changed()
         assert feeds()["A"][0] == 120 and active() == {"A", "C"}
         with session_scope(sqlite_url) as session:  # the new feed is due at once
-            assert {f for f in feeds.claim_due_feeds(session, repo.now())} >= {
+            assert {f for f in feed_store.claim_due_feeds(session, repo.now())} >= {
                 session.scalar(select(Feed.id).where(Feed.name == "C"))}
         write(path, [("C", "http://c.test/rss", 300, True)])
         _touch_later(path)
-        tasks.reload_feeds_if_changed()
+        tasks.context().reload_feeds_if_changed()
         assert active() == {"C"} and feeds()["A"][2] is False
         # A broken edit is refused, with its line, and the last good list stays.
         path.write_text("feeds:\n  - name: C\n    url: http://c.test/rss\n"
                         "    interval_seconds: soon\n", encoding="utf-8")
         _touch_later(path)
         with caplog.at_level(logging.ERROR):
-            tasks.reload_feeds_if_changed()
+            tasks.context().reload_feeds_if_changed()
         assert active() == {"C"}
         assert "keeping the last good list" in caplog.text and "line 4" in caplog.text
     finally:

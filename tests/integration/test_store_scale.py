@@ -14,7 +14,7 @@ from worker.nlp.annotate import Annotations, Quote
 from worker.nlp.dates import DateMention
 from worker.nlp.entities import CanonicalEntity, RawMention
 from worker.nlp.money import Amount
-from worker.store import health, repo
+from worker.store import events, health, repo
 from worker.store.annotations import save_annotations
 from worker.store.db import get_engine, session_scope
 from worker.store.models import Entity, Event, EventOutbox, Feed, Mention, Poll
@@ -68,7 +68,7 @@ def test_the_sweep_sequences_events_left_by_a_writer_that_died(db_url):
             {"article_id": 7, "kind": "discovered", "state": "discovered",
              "created_at": repo.now()},
             {"article_id": 7, "kind": "fetched", "state": "fetched", "created_at": repo.now()}])
-    assert repo.sequence_all_events(engine) == 2
+    assert events.sequence_all_events(engine) == 2
     with session_scope(db_url) as session:
         assert [(e["seq"], e["kind"]) for e in event_records(session, 0)] == \
             [(1, "discovered"), (2, "fetched")]

@@ -104,3 +104,9 @@ def test_long_texts_are_cut_below_the_model_limit_at_paragraphs():
     assert "".join(p for _, p in pieces) == text
     assert all(text[o:o + len(p)] == p for o, p in pieces)
     assert all(p.endswith("\n") for _, p in pieces[:-1])
+
+
+def test_cutting_a_mention_at_its_tail_keeps_its_start():
+    # A surtitle and a place the model read as one name over a line break.
+    assert clean("Transports\nQuimper", "LOC") == ("Transports", 0)
+    assert clean("M. Jean Dupont\nQuimper", "PER") == ("Jean Dupont", 3)

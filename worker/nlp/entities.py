@@ -6,6 +6,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from worker.nlp import teams
 from worker.nlp.text import fold
 
 LABELS = ("PER", "LOC", "ORG", "MISC")
@@ -14,6 +15,14 @@ LEADING_DETERMINER = re.compile(
     re.I)
 # Courtesy titles are not part of a person's name: "M. Ferrand", "Me Sandrine Kohler".
 PERSON_TITLE = re.compile(r"^(?:M\.|MM\.|Mme|Mmes|Mlle|Me|Mgr|Dr|Pr|Lady|Lord|Sir|Dame)\s+")
+# Ranks before a person's name ("Colonel Barry"), not before a company ("General Electric").
+RANK = re.compile(r"^(?:Colonel|Général|Commandant|Capitaine|Lieutenant|Sergent|Adjudant|"
+                  r"Maréchal|Amiral)\s+(?=[A-ZÉ])")
+# A category noun the model took into an organisation's name: "le parti Islam".
+ORG_CATEGORY = re.compile(r"^(?:parti|club|groupe|société|syndicat|mouvement|journal|"
+                          r"quotidien|chaîne|cabinet|banque|agence)\s+(?=[A-ZÉ])")
+# "Crystal Palace 3-0": a score the model took into a team's name.
+TRAILING_SCORE = re.compile(r"\s+\(?\d{1,3}\s?[-–]\s?\d{1,3}\)?$")
 # "la région Occitanie": the place is Occitanie.
 # (Capitalised, "Région Sud" is the regional council, an organisation.)
 PLACE_PREFIX = re.compile(r"^(?:région|département|ville|commune|province|île)\s+(?:de\s+|d[’'])?")
@@ -23,7 +32,7 @@ INSTITUTION_HEADS = {
     "conseil", "parquet", "prefecture", "federation", "chambre", "haute", "banque", "caisse",
     "commission", "office", "autorite", "fondation", "syndicat", "parti", "groupe", "stade",
     "olympique", "forces", "assurance", "sante", "comite", "direction", "secretariat",
-    "theatre", "opera", "chu", "communaute", "region",
+    "theatre", "opera", "chu", "communaute", "region", "cpas",
 }
 # First words of job titles: "ministre des Affaires étrangères" names a post, not a body.
 TITLE_HEADS = {"ministre", "president", "presidente", "secretaire", "directeur", "directrice",
@@ -31,7 +40,7 @@ TITLE_HEADS = {"ministre", "president", "presidente", "secretaire", "directeur",
 ORG_TAILS = {"capital", "batiment", "therapeutics", "group", "groupe", "sa", "sas", "holding",
              "technologies", "partners", "bank", "energies", "industries", "pharma", "airlines",
              "motors", "systems", "labs", "ventures", "assurances", "finance", "metropole",
-             "organisation", "organization", "association", "foundation", "university"}
+             "organisation", "organization", "association", "foundation", "university", "tv"}
 # A noun just before a name that says it is an organisation: "la start-up Nebulys".
 ORG_CUE = re.compile(
     r"(?:start-up|startup|entreprise|groupe|société|fonds|club|banque|assureur|constructeur|"
@@ -93,10 +102,20 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
     else:
         stripped = text
     stripped = PERSON_TITLE.sub("", stripped)
+    if label == "PER":
+        stripped = RANK.sub("", stripped)
+    if label == "ORG":
+        stripped = ORG_CATEGORY.sub("", stripped)
     if label == "LOC":
         stripped = PLACE_PREFIX.sub("", stripped)
+    # Only the head was cut so far: that is the offset shift. Cuts at the tail (a second
+    # line, a comma, a score) come after it and leave the start where it is.
     shift = len(text) - len(stripped)
-    stripped = TRAILING_JUNK.sub("", stripped.split(",")[0])
+    stripped = stripped.split("\n")[0]
+    pair = ACRONYM_AND_DEMONYM.match(stripped)
+    if pair and DEMONYM.search(pair.group("adj")):
+        stripped = pair.group("acronym")
+    stripped = TRAILING_JUNK.sub("", TRAILING_SCORE.sub("", stripped.split(",")[0]))
     key = fold(stripped)
     if len(key) < 2 or not re.search(r"[^\W\d_]", key) or key in NOISE:
         return None
@@ -148,11 +167,16 @@ def label_ok(label: str) -> bool:
     return label in ("ORG", "MISC", "PER")
 
 
+JOB_TITLE = re.compile(r"\b(?:ministres?\s+(?:de\s+la|de\s+l[’']|des|du|de|chargée?\s+d[eu]s?)|"
+                       r"procureure?s?\s+de\s+la)\s*$", re.I)
+# "le MR bruxellois" (capitalised by the page): the party, not a new name.
+ACRONYM_AND_DEMONYM = re.compile(r"^(?P<acronym>[A-Z][A-Z&-]{1,5})\s+(?P<adj>[A-ZÉ][a-zéèëï]+)$")
+
+
 def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
     groups: dict[str, _Group] = {}
     for m in mentions:
-        if re.search(r"\bministres?\s+(?:de\s+la|de\s+l[’']|des|du|de|chargée?\s+d[eu]s?)\s*$",
-                     text[max(0, m.start - 40):m.start], re.I):
+        if JOB_TITLE.search(text[max(0, m.start - 40):m.start]):
             continue  # "ministre des Affaires étrangères": part of a job title
         before = text[max(0, m.start - 40):m.start]
         cleaned = clean(m.text, m.label, not before.strip() or before.rstrip()[-1] in ".!?»\n")
@@ -220,7 +244,7 @@ SENTENCE_OPENERS = ".!?…:;\n«“\"—–-"
 TEAM = re.compile(r"\bles\s+$")
 
 
-LOCATIVE = re.compile(r"\b(?:à|dans|vers|depuis|près\s+de|habite\s+à)\s+$")
+LOCATIVE = re.compile(r"\b(?:à|dans|vers|depuis|près\s+de|habite\s+à)\s+$", re.I)
 
 
 def _position_capitalised(text: str, start: int) -> bool:
@@ -265,15 +289,61 @@ def _alone_on_line(text: str, start: int, end: int) -> bool:
     return line.strip(SPACES_AND_QUOTES + ".") == text[start:end]
 
 
-def _team_label(group: _Group, text: str, lexicon) -> str:
-    """'les Hawks' (a plural that is no French word) names a team: an organisation."""
+def _team_label(group: _Group, text: str, lexicon, sports: bool) -> str:
+    """'les Hawks' (a plural that is no French word) names a team: an organisation; in a
+    sports report, so does a city that beats, meets or leads ('Atlanta menait')."""
     name = group.name
+    if sports and group.label in ("LOC", "MISC") and any(
+            teams.plays_as_team(text, m.start, m.end) for m in group.mentions):
+        return "ORG"
     if lexicon is None or "-" in name or lexicon.is_common(name.split()[-1]):
         return group.label
+    plural = teams.plural_nickname if sports else (
+        lambda text, start: TEAM.search(text[max(0, start - 6):start]))
     if group.label in ("LOC", "PER", "MISC") and name.endswith("s") and any(
-            TEAM.search(text[max(0, m.start - 6):m.start]) for m in group.mentions):
+            plural(text, m.start) for m in group.mentions):
         return "ORG"
     return group.label
+
+
+def _org_short_forms(groups: dict[str, _Group], lexicon, sports: bool) -> dict[str, str]:
+    """'l'Union' for 'Union européenne', 'Manchester' for 'Manchester United' (a sports
+    report): one word that opens exactly one longer organisation name is its short form.
+    A place stays a place unless it is a common noun or a team's city."""
+    orgs = [k for k, g in groups.items() if g.label == "ORG" and len(k.split()) > 1]
+    found = {}
+    for key, g in groups.items():
+        if " " in key or g.label in ("PER", "ORG"):
+            continue  # an organisation's own acronym or name stays itself ('MR', 'MR bruxellois')
+        heads = [o for o in orgs if o.split()[0] == key]
+        if len(heads) != 1:
+            continue
+        if g.label == "LOC" and not (sports or (lexicon and lexicon.is_common(key))):
+            continue
+        g.labels["ORG"] += sum(g.labels.values()) + 1
+        found[key] = heads[0]
+    return found
+
+
+def _pair_of_names(key: str, groups: dict[str, _Group]) -> bool:
+    """'PS-MR' when the PS and the MR are both named: two bodies, not a third one."""
+    parts = key.split("-")
+    return len(parts) == 2 and " " not in key and all(p in groups for p in parts)
+
+
+def _persons_by_surname(groups: dict[str, _Group], lexicon) -> None:
+    """'Jelle Van Damme' tagged MISC is a person when 'Van Damme' alone is one: a full
+    name ending with a person's name (2 to 4 capitalised words, the first no common
+    word as in 'Tempête Ciaran') is that person's."""
+    persons = {k for k, g in groups.items() if g.label == "PER"}
+    for key, g in groups.items():
+        words = key.split()
+        if g.label not in ("MISC", "ORG", "LOC") or not 2 <= len(words) <= 4 \
+                or not all(w[:1].isupper() for w in g.name.split()) \
+                or (lexicon is not None and lexicon.is_common(g.name.split()[0])):
+            continue
+        if any(" ".join(words[i:]) in persons for i in range(1, len(words))):
+            g.labels["PER"] += sum(g.labels.values()) + 1
 
 
 def canonicalize_mentions(mentions: list[RawMention], text: str,
@@ -285,18 +355,22 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
     lexicon (worker.nlp.model.Lexicon), capitalised common words are dropped.
     """
     groups = _group(mentions, text)
-    groups = {k: g for k, g in groups.items() if not _is_noise(g, text, lexicon)}
+    groups = {k: g for k, g in groups.items() if not _is_noise(g, text, lexicon)
+              and not _pair_of_names(k, groups)}
     for g in groups.values():
         if g.label == "PER" and " " not in g.key and all(
                 LOCATIVE.search(text[max(0, m.start - 12):m.start]) for m in g.mentions):
-            g.labels["LOC"] += sum(g.labels.values())  # "habite à Jabalia": a place
+            g.labels["LOC"] += sum(g.labels.values()) + 1  # "habite à Jabalia": a place
+    sports = teams.is_sports_report(text)
     for g in groups.values():
-        team = _team_label(g, text, lexicon)
+        team = _team_label(g, text, lexicon, sports)
         if team != g.label:
-            g.labels[team] += sum(g.labels.values())
+            g.labels[team] += sum(g.labels.values()) + 1
+    _persons_by_surname(groups, lexicon)
+    short_forms = _org_short_forms(groups, lexicon, sports)
     merged: dict[str, list[_Group]] = defaultdict(list)
     for key, group in groups.items():
-        target = _full_form(key, groups)
+        target = _full_form(key, groups) or short_forms.get(key)
         if target and group.label != "PER" and len(key.split()) > 1:
             target = None  # a multi-word place or body is not a person's surname
         merged[target or key].append(group)

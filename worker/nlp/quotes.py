@@ -39,14 +39,17 @@ VERBS = (
 _S = f"[{SPACES}]"
 _PRON = r"-t-(?:il|elle|on)|-(?:il|elle|ils|elles|on)\b"
 # After the quote: "», a déclaré X", "», selon X", "», a-t-il ajouté", "», s'indigne X",
-# "», a néanmoins tenu à rassurer X" is beyond this; an adverb may sit after the auxiliary.
+# "», a néanmoins tenu à rassurer X" is beyond this; an adverb may sit after the auxiliary,
+# a translation in parentheses after the closing mark: « Errare humanum est » (…), lance X.
 AFTER = re.compile(
-    rf"^{_S}*[,.]?{_S}*(?:(?P<aux>a|avait|ont|aurait|avaient)(?P<pron1>-t-(?:il|elle|on))?"
+    rf"^{_S}*(?:\([^()\n]{{1,160}}\){_S}*)?[,.]?{_S}*"
+    rf"(?:(?P<aux>a|avait|ont|aurait|avaient)(?P<pron1>-t-(?:il|elle|on)|-(?:il|elle|on)\b)?"
     rf"(?:{_S}+(?:aussi|encore|alors|déjà|également|ensuite|enfin|néanmoins|pourtant|"
     rf"toutefois|même|lui-même|elle-même|d[’']ailleurs|ainsi))?{_S}+)?"
     rf"(?:(?P<verb>{VERBS})(?:e|es|s)?(?P<pron2>{_PRON})?"
     rf"|(?P<selon>selon|d[’']après))(?![\w])", re.I)
-SENTENCE_END = re.compile(r"[.!?…](?=[\s»”\"])|\n")
+# "M. Passos Coelho", "Yassin E. a dit": a title or an initial is no sentence end.
+SENTENCE_END = re.compile(r"(?<!\b[A-ZÉ])(?<!\bMM)(?<!\b[DP]r)[.!?…](?=[\s»”\"])|\n")
 # Nouns that introduce a title, not speech: le film « … », l'émission "…".
 WORK_CUE = re.compile(
     r"(?:film|livre|ouvrage|roman|essai|chanson|album|émission|série|spectacle|pièce|"

@@ -2,10 +2,13 @@
 
 In order: an attribution inside the marks or right after them ("», a déclaré X",
 "», a-t-il ajouté", "», indique le ministère"), then before them in the same sentence
-("Selon X, « … »", "X a déclaré : « … »", "Il a ajouté que « … »"), then the quotation
-just before when nothing lies between, then the interviewee of a question-and-answer
-article. A pronoun is the last person named before, of its gender; a role ("le maire")
-is the one person the article gave that role. Anything else: no speaker.
+("Selon X, « … »", "X a déclaré : « … »", "Il a ajouté que « … »") or in the sentence
+or paragraph just before when it reports speech, then the quotation just before when
+only its attribution lies between (a new paragraph of the same speech too), then the
+interviewee of a question-and-answer article; a subheading takes the speaker of the
+quotation it repeats. A pronoun is the last person named before, of its gender; a role
+("le maire") is the one person the article gave that role, "l'agence" the organisation
+just named. Anything else: no speaker.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from worker.nlp.entities import CanonicalEntity
+from worker.nlp.layout import is_subheading, opens_paragraph, subheading_speakers
 from worker.nlp.quotes import (
     SENTENCE_END,
     VERBS,
@@ -40,6 +44,11 @@ UNNAMED = {"source", "sources", "proche", "proches", "entourage", "témoin", "t�
            "militante", "salarié", "salariée", "employé", "employée", "élève", "étudiant",
            "étudiante", "partie", "plaignant", "plaignante", "défense", "accusation",
            "internaute", "lecteur", "lectrice", "collègue", "confrère", "consœur"}
+# Nouns that stand for an organisation named before: "l'agence de notation", "le groupe".
+ORG_NOUNS = {"agence", "groupe", "societe", "entreprise", "firme", "constructeur", "banque",
+             "syndicat", "parti", "club", "federation", "association", "ong", "compagnie",
+             "institution", "organisation", "cabinet", "operateur", "laboratoire", "assureur",
+             "fabricant", "chaine", "journal", "quotidien", "hebdomadaire", "mouvement"}
 # A generic role covers the specific ones the article used: "le magistrat" is its judge.
 HYPERNYMS = {
     "magistrat": {"juge", "procureur", "procureure", "président", "présidente", "magistrat",
@@ -60,6 +69,11 @@ BEFORE_CUE = re.compile(
     rf"{_S}*(?P<who>[^,.!?«“\"]{{2,120}}?),", re.M)
 REPORTING_VERB = re.compile(
     rf"(?:\b(?:a|avait|ont|aurait){_S}+(?:\w+{_S}+)?)?\b(?:{VERBS})\b", re.I)
+# An incise with an inverted pronoun before the quotation: ", concède-t-elle,".
+INCISE_PRONOUN = re.compile(rf"\b(?:{VERBS})(?:-t)?-(?P<p>il|elle)\b", re.I)
+# A sentence about someone's words or aims, then a colon: "Son message est clair :".
+POSSESSIVE_COLON = re.compile(rf"^{_S}*(?:(?:Mais|Et|Or){_S}+)?(?:Son|Sa|Ses){_S}+"
+                              rf"[^.!?:«»\n]*:{_S}*$")
 REPORTING_BEFORE = re.compile(
     rf"\b(?:a|avait|ont|aurait)?{_S}*(?:{VERBS})\b|\b(?:dit|explique|affirme|déclare)\b|"
     rf":{_S}*$", re.I)
@@ -119,6 +133,12 @@ class Context:
                 return sure[0]
         return candidates[0][1]
 
+    def last_org(self, before: int, reach: int = 600) -> CanonicalEntity | None:
+        """The last organisation named (outside quotations) shortly before `before`."""
+        named = [e for s, _, e in self.mentions if e.label == "ORG"
+                 and before - reach <= s < before and not self._inside_quote(s)]
+        return named[-1] if named else None
+
     def by_role(self, head: str, before: int) -> CanonicalEntity | None:
         """The entity the article gave this role to, if only one (or the latest)."""
         key = fold(head)
@@ -141,8 +161,12 @@ def _unnamed_subject_between(text: str, lo: int, hi: int) -> bool:
 
 
 ROLE_NOUN = r"[a-zéèêàâîôûç][\w-]+"
+# "le procureur de la République de Paris, X": the role's complement may lie between, but
+# not another noun phrase ("du journaliste à son entraîneur, X": X is the coach).
+_FILLER = (rf"(?:{_S}+(?!(?:à|au|aux|son|sa|ses|leur|leurs|pour|avec|contre|par|et|qui)\b)"
+           rf"[^,.;«»\s]+){{0,8}}")
 APPOSITION_BEFORE = re.compile(rf"\b(?:le|la|l[’']|du|de{_S}+la|au)\s*(?P<role>{ROLE_NOUN})"
-                               rf"(?:{_S}+[^,.;«»\n]{{0,60}}?)?,?{_S}*$", re.I)
+                               rf"{_FILLER},?{_S}*$", re.I)
 APPOSITION_AFTER = re.compile(rf"^,?{_S}*(?:(?:le|la|l[’']|un|une|ce|cette){_S}*)?"
                               rf"(?:(?:nouveau|nouvelle|ancien|ancienne|jeune){_S}+)?"
                               rf"(?P<role>{ROLE_NOUN})", re.I)
@@ -190,9 +214,10 @@ def _subject(ctx: Context, lo: int, hi: int) -> Speaker | None:
         return Speaker(persons[0], "named")
     if named:
         return Speaker(named[0], "named")
-    pron = re.match(rf"{_S}*(?P<p>il|elle|lui|lui-même|elle-même)\b", region, re.I)
+    pron = re.match(rf"{_S}*(?P<p>il|elle|lui|lui-même|elle-même|celui-ci|celle-ci)(?![\w-])",
+                    region, re.I)
     if pron:
-        gender = "Fem" if pron.group("p").lower().startswith("elle") else "Masc"
+        gender = "Fem" if pron.group("p").lower().startswith(("elle", "celle")) else "Masc"
         who = ctx.last_person(lo, gender)
         return Speaker(who, "pronoun") if who else None
     demonstrative = re.match(rf"{_S}*(?P<d>ce|cet|cette){_S}+[a-zéè]", region, re.I)
@@ -204,6 +229,9 @@ def _subject(ctx: Context, lo: int, hi: int) -> Speaker | None:
     if role:
         head = role.group("head")
         rest = region[role.end():]
+        if fold(head) in ORG_NOUNS:  # "l'agence de notation": the organisation just named
+            who = ctx.last_org(lo)
+            return Speaker(who, "role") if who else None
         if head.lower() in UNNAMED or re.match(
                 rf"{_S}+(?:de|du|des|d[’']){_S}*(?:la{_S}+|l[’'])?[a-zé]", rest):
             return Speaker(None, "unnamed")  # "l'avocat de la partie civile": which one?
@@ -250,18 +278,33 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
         # "…, cité par le Wall Street Journal :¶“Gaza…”": the sentence before the colon.
         lo = quote_sentence_start(ctx.text, lo - 3)
     region = ctx.text[lo:opening]
-    if not region.strip(SPACES) and ctx.text[max(0, lo - 2):lo].strip(SPACES) in (".", ""):
+    if not region.strip(SPACES) and ctx.text[max(0, lo - 1):lo] in (".", ""):
         # « … » opening a sentence right after "X a expliqué le déroulement de l'assaut."
         previous = quote_sentence_start(ctx.text, max(0, lo - 2))
         if "\n" not in ctx.text[previous:lo] and REPORTING_VERB.search(ctx.text[previous:lo]):
             lo, region = previous, ctx.text[previous:opening]
+    elif not region.strip(SPACES) and ctx.text[max(0, lo - 1):lo] == "\n" \
+            and not is_subheading(ctx.text, span):
+        # A paragraph of quotation after "Le juge Bocock ajoute qu'il…": that sentence
+        # speaks if it reports speech and quotes nothing itself.
+        end = ctx.text[:lo].rstrip(SPACES + "\n")
+        previous = quote_sentence_start(ctx.text, len(end) - 1)
+        sentence = ctx.text[previous:len(end)]
+        if REPORTING_VERB.search(sentence) and not re.search("[«»“”\"]", sentence):
+            lo, region = previous, ctx.text[previous:opening]
     cue = BEFORE_CUE.search(ctx.text, max(0, lo - 2), opening)
     if cue:
-        found = _subject(ctx, cue.start("who"), cue.end("who"))
+        found = _cue_head(ctx, cue) or _subject(ctx, cue.start("who"), cue.end("who"))
         if found and found.entity:
             return found
     if not REPORTING_BEFORE.search(region) and not region.rstrip(SPACES).endswith(":"):
         return None
+    incise = INCISE_PRONOUN.search(region)
+    if incise:  # "Certes, concède-t-elle, les faits sont là, mais c'est « … »"
+        gender = "Fem" if incise.group("p").lower() == "elle" else "Masc"
+        who = ctx.last_person(lo, gender)
+        if who:
+            return Speaker(who, "pronoun")
     verbs = list(REPORTING_VERB.finditer(region))
     if verbs:
         verb = verbs[-1]  # the subject just before the last reporting verb
@@ -270,6 +313,15 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
         found = _subject(ctx, lo + cut, lo + verb.start())
         if found and found.entity:
             return found
+        pron = re.search(rf"\b(?P<p>il|elle){_S}+(?:ne{_S}+|n[’']|l[’']|lui{_S}+)?$", clause,
+                         re.I)
+        if pron:  # "…, dont il ne cite pas le nom quand il dénonce « … »": the topic
+            gender = "Fem" if pron.group("p").lower() == "elle" else "Masc"
+            who = ctx.last_person(lo, gender)
+            return Speaker(who, "pronoun") if who else None
+    if POSSESSIVE_COLON.match(region):  # "Ses ambitions sont claires : « … »": the topic
+        who = ctx.last_person(lo, None)
+        return Speaker(who, "pronoun") if who else None
     subject = re.match(rf"{_S}*(?:(?:Mais|Et|Puis){_S}+)?(?P<p>Il|Elle)\b", region)
     if subject:
         gender = "Fem" if subject.group("p") == "Elle" else "Masc"
@@ -285,19 +337,47 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
     return _subject(ctx, lo, opening)
 
 
+def _cue_head(ctx: Context, cue: re.Match) -> Speaker | None:
+    """'Du côté du Standard, …', 'Pour la CGT, …': the name right after the cue is the
+    speaker, although a preposition precedes it."""
+    lead = re.match(rf"(?:(?:le|la|les|l[’']){_S}*)?", ctx.text[cue.start("who"):], re.I)
+    head = cue.start("who") + lead.end()
+    named = [e for s, _, e in ctx.mentions if s == head]
+    return Speaker(named[0], "named") if named else None
+
+
+# "le vice-président de la Commission": a body named as a complement speaks no quotation.
+OF_BEFORE = re.compile(rf"\b(?:de|du|des|d[’'])(?:{_S}+la|{_S}+l[’'])?{_S}*$", re.I)
+
+
 def _adjacent(ctx: Context, prev: QuoteSpan, prev_speaker: CanonicalEntity | None,
               span: QuoteSpan) -> bool:
     """Nothing but the previous quotation's own attribution lies between the two."""
     if prev_speaker is None:
         return False
     gap = ctx.text[prev.end + 1:span.start - 1]
-    if len(gap) > 260 or "\n" in gap:
+    if len(gap) > 260 or ("\n" in gap and not _attribution_only(ctx.text, prev, gap, span)):
         return False
-    others = [e for e in ctx.named_in(prev.end, span.start) if e is not prev_speaker]
+    others = [e for s, _, e in ctx.mentions if prev.end <= s < span.start
+              and e is not prev_speaker and not _complement(ctx.text, s)
+              and not (e.label == "ORG" and OF_BEFORE.search(ctx.text[max(0, s - 8):s]))]
     if others:
         return False
     # A new sentence about someone else ("Il dit avoir", "Le frère…") breaks the chain.
     return not _unnamed_subject_between(ctx.text, prev.end, span.start)
+
+
+def _attribution_only(text: str, prev: QuoteSpan, gap: str, span: QuoteSpan) -> bool:
+    """The paragraph of the previous quotation ends with it and its own attribution
+    (« … », a-t-il ajouté.¶« … »): a new paragraph of the same speech."""
+    head, _, tail = gap.partition("\n")
+    if tail.strip(SPACES + "\n") or is_subheading(text, span):
+        return False
+    m = attributed_after(text, prev.end)
+    if m is None or m.end() > len(head):
+        return False
+    rest = head[m.end():].rstrip(SPACES)
+    return not SENTENCE_END.search(rest[:-1])
 
 
 def _interviewee(ctx: Context, spans: list[QuoteSpan]) -> CanonicalEntity | None:
@@ -315,11 +395,6 @@ def _interviewee(ctx: Context, spans: list[QuoteSpan]) -> CanonicalEntity | None
     return next(e for _, _, e in ctx.mentions if e.key == key)
 
 
-def _opens_paragraph(text: str, span: QuoteSpan) -> bool:
-    lead = text.rfind("\n", 0, span.start) + 1
-    return not text[lead:span.start - 1].strip(SPACES)
-
-
 def attribute(text: str, spans: list[QuoteSpan], entities: list[CanonicalEntity],
               genders: dict[str, str]) -> list[CanonicalEntity | None]:
     """One speaker (or None) per quotation, in the order given."""
@@ -335,9 +410,9 @@ def attribute(text: str, spans: list[QuoteSpan], entities: list[CanonicalEntity]
             prev = spans[i - 1]
             if _adjacent(ctx, prev, speakers[-1], span):
                 who = speakers[-1]
-        if who is None and found is None and interviewee and _opens_paragraph(text, span):
+        if who is None and found is None and interviewee and opens_paragraph(text, span):
             who = interviewee
-        if who is None and found is None and _opens_paragraph(text, span) \
+        if who is None and found is None and opens_paragraph(text, span) \
                 and len(span.text.split()) >= 15 and (not i or spans[i - 1].end < span.start - 400):
             para_start = text.rfind("\n", 0, span.start - 1)
             prev_para = text.rfind("\n", 0, max(0, para_start - 1))
@@ -349,7 +424,7 @@ def attribute(text: str, spans: list[QuoteSpan], entities: list[CanonicalEntity]
         if DEBUG:
             print(f"SPK {found.how if found else '-':9} {who.name if who else None!s:20} "
                   f"{span.text[:50]!r}")
-    return speakers
+    return subheading_speakers(text, spans, speakers)
 
 
 def person_genders(text: str, entities: list[CanonicalEntity],

@@ -70,8 +70,8 @@ def _claim(ctx: Context, article_id: int, owner: str) -> Job | Outcome:
         article = repo.get_article(session, article_id)
         page = repo.get_page(session, article_id)
         feed = feeds.feed_by_id(session, article.feed_id) if article.feed_id else None
-        kept = None
-        if page is not None and page.body is not None:
+        kept = None  # a new or updated entry (`discovered`) is always fetched anew
+        if article.state == "fetched" and page is not None and page.body is not None:
             kept = Fetched(url=page.url, status=page.status, body=zlib.decompress(page.body),
                            headers=dict(page.headers or {}), elapsed=0.0)
         return Job(article_id, article.url, article.canonical_url, article.entry_title,
@@ -100,12 +100,13 @@ def _fetch_and_extract(ctx: Context, job: Job) -> Outcome:
             found = extract(page.body, page.url, page.headers, ctx.settings.body_format)
     except Exception as exc:  # noqa: BLE001 - hostile HTML must fail this article, not the run
         reason = exc.reason if isinstance(exc, ExtractionError) else "extraction_crashed"
-        return _failed(ctx, job.article_id, reason, f"{type(exc).__name__}: {exc}", job, page)
+        return _failed(ctx, job.article_id, reason, f"{type(exc).__name__}: {exc}", job, page,
+                       stage="extract")
     text, body, source = choose_body(ctx.settings.min_page_text_chars, found, job.feed_text)
     if len(text.strip()) < 20:
         return _failed(ctx, job.article_id, "empty_article",
                        f"no article text on the page or in the feed ({len(text)} chars)",
-                       job, page)
+                       job, page, stage="extract")
     return _store(ctx, job, page, found, text, body, source)
 
 
@@ -171,13 +172,14 @@ def _keep_page(ctx: Context, session, job: Job, page: Fetched) -> None:
 
 
 def _failed(ctx: Context, article_id: int, reason: str, message: str,
-            job: Job | None = None, page: Fetched | None = None) -> Outcome:
-    """Record a permanent failure; a page that was read is kept for a later retry."""
-    log.warning("article failed in %s: %s", STEP, message)
+            job: Job | None = None, page: Fetched | None = None, stage: str = STEP) -> Outcome:
+    """Record a permanent failure; a page that was read is kept, so that a retry of a
+    failed extraction (`failures retry`) reads it again without a new request."""
+    log.warning("article failed in %s: %s", stage, message)
     with session_scope(ctx.db) as session:
         if job is not None and page is not None:
             _keep_page(ctx, session, job, page)
-        repo.fail_article(session, article_id, STEP, reason, message)
+        repo.fail_article(session, article_id, stage, reason, message)
     metrics.ARTICLES.labels("failed").inc()
     return Outcome.FAILED
 

@@ -20,7 +20,8 @@ def sync_feeds(session: Session, specs, remove_missing: bool = True) -> dict[str
     """
     listed = {spec.url for spec in specs}
     stamp = now()
-    for spec in specs:
+    # One global order (by URL): two processes syncing overlapping files never deadlock.
+    for spec in sorted(specs, key=lambda spec: spec.url):
         fields = dict(name=spec.name, enabled=spec.enabled, in_file=True,
                       interval_seconds=spec.interval_seconds, tags=list(spec.tags),
                       strip_params=list(getattr(spec, "strip_params", ())),

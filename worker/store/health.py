@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from worker.store import repo
+from worker.store import events, repo
 from worker.store.models import Article, Failure, Feed, Poll
 
 # Articles by state is a GROUP BY over the whole table: with a large store it costs tens
@@ -70,9 +70,9 @@ def open_failures(session: Session, limit: int = 100) -> list[Failure]:
                                 .order_by(Failure.id.desc()).limit(limit)))
 
 
-# A failed fetch or extraction starts again from the page (kept, or fetched again if
-# retention dropped it); a failed annotation from the stored text.
-RETRY_FROM = {"fetch": "discovered", "extract": "discovered", "annotate": "extracted"}
+# A failed fetch is fetched again; a failed extraction is extracted again from the kept
+# page (fetched again if retention dropped it); a failed annotation from the stored text.
+RETRY_FROM = {"fetch": "discovered", "extract": "fetched", "annotate": "extracted"}
 
 
 def retry_failures(session: Session, ids: list[int] | None) -> list[tuple[int, str]]:
@@ -97,6 +97,6 @@ def retry_failures(session: Session, ids: list[int] | None) -> list[tuple[int, s
             .values(state=state, failure_reason=None, attempts=0, last_error=None,
                     state_changed_at=stamp, updated_at=stamp)).rowcount
         if moved:
-            repo.append_event(session, failure.article_id, "retry", state)
+            events.append_event(session, failure.article_id, "retry", state)
             retried.append((failure.article_id, state))
     return retried

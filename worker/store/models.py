@@ -272,7 +272,7 @@ class Quote(Base):
 class Event(Base):
     """The ordered change feed. `seq` is handed out under a lock, so commit order = seq order.
 
-    Rows arrive from `event_outbox` once their writer committed (repo.sequence_events).
+    Rows arrive from `event_outbox` once their writer committed (events.sequence_events).
     """
 
     __tablename__ = "events"

@@ -8,22 +8,18 @@ moves an article at most once.
 from __future__ import annotations
 
 import hashlib
-import logging
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, event, func, insert, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from worker.store.events import append_event
 from worker.store.models import (
     Article,
     ArticleUrl,
-    Event,
-    EventCounter,
-    EventOutbox,
     Failure,
     Page,
     Story,
@@ -31,8 +27,6 @@ from worker.store.models import (
 )
 
 ACTIVE_STATES = ("discovered", "fetched", "extracted")
-log = logging.getLogger(__name__)
-EVENTS_CHANNEL = "newsworker_events"  # PostgreSQL NOTIFY channel, payload: the event's seq
 
 
 def now() -> datetime:
@@ -49,114 +43,6 @@ def insert_for(session: Session, table):
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table)
-
-
-# --- change feed -------------------------------------------------------------------------
-# A writer puts its events in the outbox, in its own transaction, without a seq and without
-# any lock. Right after it commits, a separate short transaction moves the outbox rows to
-# `events`, handing out seqs under the counter lock: the lock lives a few milliseconds,
-# never across a long transaction, and since seqs are given and committed under it, commit
-# order is seq order (a consumer reading `seq > last_seen` never skips one). A sequencing
-# that fails (a crash between the two commits) leaves rows the sweep sequences later.
-
-SEQUENCE_BATCH = 1000
-SEQUENCE_ROUNDS = 50  # then the next writer's commit, or the sweep, takes over
-_PENDING = "newsworker_events_pending"  # session.info flag: this transaction wrote events
-
-
-def append_event(session: Session, article_id: int, kind: str, state: str) -> None:
-    """Record a change event in the caller's transaction; it gets its seq after the commit."""
-    session.add(EventOutbox(article_id=article_id, kind=kind, state=state, created_at=now()))
-    session.info[_PENDING] = True
-
-
-def sequence_events(bind: Engine | Connection, limit: int = SEQUENCE_BATCH) -> int:
-    """Give the committed outbox events their seqs, in outbox order; how many were moved.
-
-    Short transactions under the counter lock, repeated while the outbox has rows. On
-    PostgreSQL a caller that finds the lock taken returns at once: the holder reads the
-    outbox again after its commit, so it sequences this caller's (committed) rows too;
-    no writer ever waits for another's sequencing. The outbox is read after the lock is
-    taken, so two sequencers never take one row.
-    """
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    total = 0
-    with engine.connect() as conn:
-        for _ in range(SEQUENCE_ROUNDS):
-            if conn.execute(select(EventOutbox.id).limit(1)).first() is None:
-                conn.rollback()
-                break
-            conn.rollback()
-            moved = _sequence_once(conn, limit)
-            if moved is None:
-                break  # another process holds the lock and will see our rows
-            total += moved
-    return total
-
-
-def _sequence_once(conn: Connection, limit: int) -> int | None:
-    """One sequencing transaction; None if another process holds the counter (PostgreSQL)."""
-    asked = time.perf_counter()
-    with conn.begin():
-        query = select(EventCounter.last_seq).where(EventCounter.id == 1)
-        if conn.dialect.name == "postgresql":
-            last = conn.execute(query.with_for_update(skip_locked=True)).scalar_one_or_none()
-            if last is None:
-                return None
-        else:  # SQLite: BEGIN IMMEDIATE already took the database's write lock
-            last = conn.execute(query).scalar_one()
-        locked = time.perf_counter()
-        moved = _move_outbox(conn, last, limit)
-    _observe_counter_lock(locked - asked, time.perf_counter() - locked)
-    return moved
-
-
-def _move_outbox(conn: Connection, last: int, limit: int) -> int:
-    rows = conn.execute(select(EventOutbox).order_by(EventOutbox.id).limit(limit)).all()
-    if not rows:
-        return 0
-    conn.execute(insert(Event), [
-        {"seq": last + i, "article_id": r.article_id, "kind": r.kind, "state": r.state,
-         "created_at": r.created_at} for i, r in enumerate(rows, start=1)])
-    conn.execute(delete(EventOutbox).where(EventOutbox.id.in_([r.id for r in rows])))
-    conn.execute(update(EventCounter).where(EventCounter.id == 1)
-                 .values(last_seq=last + len(rows)))
-    if conn.dialect.name == "postgresql":
-        # Delivered at commit: wakes consumers LISTENing instead of polling.
-        conn.execute(text("SELECT pg_notify(:channel, :seq)"),
-                     {"channel": EVENTS_CHANNEL, "seq": str(last + len(rows))})
-    return len(rows)
-
-
-def _observe_counter_lock(wait: float, hold: float) -> None:
-    # Imported late: the metrics module must load after `newsworker run` set up its folder.
-    from worker.metrics import EVENT_LOCK_HOLD, EVENT_LOCK_WAIT
-
-    EVENT_LOCK_WAIT.observe(wait)
-    EVENT_LOCK_HOLD.observe(hold)
-
-
-def sequence_all_events(bind: Engine | Connection) -> int:
-    """Sequence every committed outbox event (the sweep, the CLI before an export)."""
-    total = 0
-    while moved := sequence_events(bind):
-        total += moved
-    return total
-
-
-@event.listens_for(Session, "after_commit")
-def _sequence_after_commit(session: Session) -> None:
-    if not session.info.pop(_PENDING, False):
-        return
-    try:
-        sequence_events(session.get_bind())
-    except Exception as exc:  # noqa: BLE001 - the write is committed; the sweep sequences it
-        log.warning("events left in the outbox for the sweep: %s", exc)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
 
 
 # --- articles ------------------------------------------------------------------------------

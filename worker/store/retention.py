@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from worker.store import repo
+from worker.store import events
 from worker.store.annotations import clear_annotations
 from worker.store.models import Article, Page, Poll, Story, TextHash
 
@@ -40,7 +40,7 @@ def delete_articles(session: Session, older_than: datetime, limit: int = 1000) -
         Article.id.in_(ids), Article.story_id.is_not(None))))
     for article_id in ids:
         clear_annotations(session, article_id)
-        repo.append_event(session, article_id, "deleted", "deleted")
+        events.append_event(session, article_id, "deleted", "deleted")
     session.execute(update(Article).where(Article.duplicate_of_id.in_(ids))
                     .values(duplicate_of_id=None))
     session.execute(delete(TextHash).where(TextHash.article_id.in_(ids)))
