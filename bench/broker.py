@@ -17,11 +17,12 @@ from worker.celery_app import FolderTransport
 
 
 def _options(folder: Path) -> dict:
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
+    # control_folder too: kombu's default is ./control, inside whatever the cwd is.
     return {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"), "store_processed": False,
-            "polling_interval": 0.05}
+            "control_folder": str(folder / "control"), "polling_interval": 0.05}
 
 
 def drain_ms_per_message(transport, backlog: int) -> float:
