@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from kombu import Connection
-from kombu.transport import filesystem
+from kombu.transport import filesystem, virtual
 
 from worker.celery_app import FolderTransport
 
@@ -27,6 +27,8 @@ def _options(folder: Path) -> dict:
 
 def drain_ms_per_message(transport, backlog: int) -> float:
     """Queue `backlog` messages on `io` (and a few on `nlp`), then take every io one."""
+    # A fresh broker state per folder: the transport classes cache exchange bindings.
+    transport = type(transport.__name__, (transport,), {"global_state": virtual.BrokerState()})
     with tempfile.TemporaryDirectory(prefix="newsworker-broker-") as tmp:
         with Connection(transport=transport, transport_options=_options(Path(tmp))) as conn:
             io, nlp = conn.SimpleQueue("io"), conn.SimpleQueue("nlp")
@@ -34,8 +36,6 @@ def drain_ms_per_message(transport, backlog: int) -> float:
                 io.put({"article_id": i})
             for i in range(20):
                 nlp.put({"article_id": i})
-            # Ours lists at most once per polling interval: one may have just happened.
-            time.sleep(0.06)
             started = time.perf_counter()
             for _ in range(backlog):
                 io.get(block=False).ack()
