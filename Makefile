@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 .PHONY: install run test bench lint clean eval
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	# A venv left half-made (an interrupted first run) is made again.
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(PY) -m venv --clear $(VENV)
 	# The system pip cannot resolve trafilatura's lxml[html_clean] extra: upgrade it first.
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
