@@ -224,7 +224,7 @@ def cycle(newsworker: str, env: dict, db_url: str, folder: Path, count: int,
                                                "FROM polls WHERE started_at >= :t"),
                                        {"t": started_at}).one()
     finally:
-        _stop(procs)
+        stop_roles(procs)
         meter.engine.dispose()
     elapsed = (last - started_at).total_seconds() if last else time.monotonic() - started
     startup = (first - started_at).total_seconds() if first else elapsed
@@ -244,7 +244,7 @@ def _redis_pid() -> int | None:
     return None
 
 
-def _stop(procs: dict[str, subprocess.Popen]) -> None:
+def stop_roles(procs: dict[str, subprocess.Popen]) -> None:
     import signal
 
     for popen in procs.values():

@@ -10,7 +10,6 @@ import multiprocessing
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -279,16 +278,9 @@ def run_service(label: str, env: dict, roles: list[tuple[str, list[str], int]], 
                         locks.setdefault(name, {})[le] = locks.get(name, {}).get(le, 0) + n
     finally:
         sampler.stop.set()
-        for popen in procs.values():
-            try:
-                os.killpg(popen.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for popen in procs.values():
-            try:
-                popen.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(popen.pid, signal.SIGKILL)
+        from many_feeds import stop_roles
+
+        stop_roles(procs)  # SIGTERM to every role, SIGKILL to one that hangs
     elapsed = (last - first).total_seconds()
     return {"label": label, "rate": done / elapsed, "elapsed": elapsed, "done": done,
             "failed": failed, "cpu_ms": {s: 1000 * cpu.get(s, 0) / max(done, 1) for s in STAGES},
