@@ -171,10 +171,6 @@ class RobotsCache:
                 self._cache[origin] = cached
         return cached[1]
 
-    def allowed(self, url: str, **fetch_options) -> bool:
-        """Whether robots.txt lets us fetch `url` now."""
-        return self.rules(url, **fetch_options).allows(url)
-
     def _load(self, origin: str, fetch_options: dict) -> RobotsRules:
         try:
             status, body = self._fetch(origin + "/robots.txt", **fetch_options)

@@ -156,8 +156,8 @@ def claim_articles(session: Session, ids: list[int], states: tuple[str, ...], st
                             .where(*mine, Article.attempts >= max_attempts)).all()
     claim = Claim()
     for article_id, attempts, last_error in spent:
-        reason = (f"killed in {step} {attempts} times"
-                  if not last_error or last_error.startswith("started ") else last_error)
+        killed = not last_error or last_error == unfinished_marker(step)
+        reason = f"killed in {step} {attempts} times" if killed else last_error
         if fail_article(session, article_id, step, reason[:200], reason):
             claim.exhausted[article_id] = reason
     claim.ids = sorted(session.scalars(
