@@ -49,14 +49,16 @@ def measured(engine: sa.Engine, step) -> dict:
             "wall_s": round(time.perf_counter() - wall, 2), "result": result}
 
 
-def sync_once(db_url: str, path: Path) -> dict:
-    from worker.feeds import file as feeds_file
-    from worker.store import feeds as feed_store
-    from worker.store.db import session_scope
+def sync_once(db_url: str, path: Path) -> int:
+    """Load and sync as the service does at start and on a hot reload."""
+    from worker.context import make_context
+    from worker.settings import Settings
 
-    specs = feeds_file.load(path).feeds
-    with session_scope(db_url) as session:
-        return feed_store.sync_feeds(session, specs)
+    ctx = make_context(Settings(database_url=db_url, _env_file=None), path, read_feeds=False)
+    try:
+        return len(ctx.sync_feeds().feeds)
+    finally:
+        ctx.close()
 
 
 def run(db_url: str, path: Path) -> dict:
@@ -71,8 +73,10 @@ def run(db_url: str, path: Path) -> dict:
     again = measured(engine, lambda: sync_once(db_url, path))
     with engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT count(*) FROM feeds WHERE in_file")).scalar()
+        # The unchanged sync wrote nothing: every row keeps the first sync's stamp.
+        stamps = conn.execute(sa.text("SELECT count(DISTINCT updated_at) FROM feeds")).scalar()
     return {"load": load, "first_sync_with_load": first, "unchanged_sync_with_load": again,
-            "feeds_in_db": stored}
+            "feeds_in_db": stored, "updated_at_values": stamps}
 
 
 def main() -> None:
