@@ -131,7 +131,10 @@ def claim_due_feeds(session: Session, at: datetime, limit: int = 500,
         select(Feed.id, func.coalesce(Feed.current_url, Feed.url))
         .where(Feed.enabled.is_(True), Feed.in_file.is_(True),
                Feed.disabled_reason.is_(None), Feed.next_poll_at <= at)
-        .order_by(Feed.next_poll_at).limit(limit)).all()
+        .order_by(Feed.next_poll_at).limit(limit)
+        # PostgreSQL: rows another scheduler (or a sync) holds are left for the next tick
+        # instead of waited for. SQLite has no row locks and writes one at a time.
+        .with_for_update(skip_locked=True)).all()
     if not due:
         return []
     # The poll itself sets the real next time; if its worker dies, the feed is due again
