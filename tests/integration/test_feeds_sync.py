@@ -141,3 +141,30 @@ def test_a_tick_takes_the_hosts_in_turn(db_url):
     assert sorted(claimed) == sorted(by_id)
     assert all(a != b for a, b in zip(hosts, hosts[1:], strict=False))
     assert set(hosts[:3]) == {"site0.test", "site1.test", "ailleurs.test"}
+
+
+def test_the_tick_loads_the_file_and_polls_hosts_in_turn(tmp_path, db_url):
+    from worker import upkeep
+    from worker.context import make_context
+    from worker.settings import Settings
+    from worker.store.migrate import upgrade
+
+    upgrade(db_url)
+    path = tmp_path / "feeds.yaml"
+    lines = ["feeds:"]
+    for h in range(4):  # listed host by host, as a newsroom pastes a site's feeds
+        for i in range(150):
+            lines += [f"  - name: Flux {h}-{i}", f"    url: https://site{h}.test/f/{i}.rss"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "var", database_url=db_url, _env_file=None)
+    ctx = make_context(settings, path)
+    try:
+        due = upkeep.due_feeds(ctx)
+        assert upkeep.due_feeds(ctx) == []  # claimed once, leases running
+    finally:
+        ctx.close()
+    with session_scope(db_url) as session:
+        host_of = {f.id: urlsplit(f.url).hostname for f in session.scalars(select(Feed))}
+    assert sorted(due) == sorted(host_of)
+    hosts = [host_of[feed_id] for feed_id in due]
+    assert all(a != b for a, b in zip(hosts, hosts[1:], strict=False))

@@ -127,6 +127,13 @@ def claim_due_feeds(session: Session, at: datetime, limit: int = 500,
 
     The conditional update means two schedulers racing for one feed get it once.
     """
+    return hosts_in_turn(claim_due(session, at, limit, lease_seconds))
+
+
+def claim_due(session: Session, at: datetime, limit: int = 500,
+              lease_seconds: float = 120) -> list[tuple[int, str]]:
+    """(feed id, host) of the feeds due at `at`, claimed as claim_due_feeds does, in the
+    order they fell due: for a caller that orders several batches as one."""
     due = session.execute(
         select(Feed.id, func.coalesce(Feed.current_url, Feed.url))
         .where(Feed.enabled.is_(True), Feed.in_file.is_(True),
@@ -144,19 +151,19 @@ def claim_due_feeds(session: Session, at: datetime, limit: int = 500,
         update(Feed).where(Feed.id.in_([feed_id for feed_id, _ in due]), Feed.next_poll_at <= at)
         .values(next_poll_at=lease).returning(Feed.id)
         .execution_options(synchronize_session=False)))
-    return _hosts_in_turn([(feed_id, url) for feed_id, url in due if feed_id in won])
+    return [(feed_id, urlsplit(url).hostname or "") for feed_id, url in due if feed_id in won]
 
 
-def _hosts_in_turn(claimed: list[tuple[int, str]]) -> list[int]:
-    """The ids round-robin over their hosts: the first feed of every host, then the second...
+def hosts_in_turn(claimed: list[tuple[int, str]]) -> list[int]:
+    """The ids of (id, host) pairs round-robin over the hosts: the first feed of every
+    host, then the second...
 
     Two polls in a row then rarely go to one host, so none waits for the per-host delay
     while polls of other hosts are queued behind it.
     """
     rank: dict[str, int] = {}
     keyed = []
-    for feed_id, url in claimed:
-        host = urlsplit(url).hostname or ""
+    for feed_id, host in claimed:
         rank[host] = rank.get(host, -1) + 1
         keyed.append((rank[host], host, feed_id))
     return [feed_id for _, _, feed_id in sorted(keyed)]
