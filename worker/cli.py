@@ -92,7 +92,10 @@ def run(role: str = typer.Option("all", help="all (worker + scheduler), worker o
         queues, concurrency = CONTROL_QUEUE, 1
     elif role == "all" and CONTROL_QUEUE not in queues.split(","):
         queues += f",{CONTROL_QUEUE}"
-    argv = ["worker", "-Q", queues, "-l", level, "-n", f"newsworker-{role}@%h"]
+    # Gossip and mingle are workers talking to each other through the broker (a message
+    # per heartbeat of every other worker); nothing here uses them, they only cost CPU.
+    argv = ["worker", "-Q", queues, "-l", level, "-n", f"newsworker-{role}@%h",
+            "--without-gossip", "--without-mingle"]
     if concurrency:
         argv += ["-c", str(concurrency)]
     if role in ("all", "beat"):

@@ -167,7 +167,7 @@ def _keep_page(ctx: Context, session, job: Job, page: Fetched) -> None:
     """Keep the page as served (compressed), for re-extraction without a new request."""
     if ctx.settings.keep_raw_html and job.page is None:
         repo.save_page(session, job.article_id, page.url, page.status, page.headers,
-                       zlib.compress(page.body, 6))
+                       zlib.compress(page.body, 1))
 
 
 def _failed(ctx: Context, article_id: int, reason: str, message: str,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, func, insert, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.nlp.annotate import Annotations
-from worker.store.db import insert_many
+from worker.store.db import copy_rows, insert_many
 from worker.store.models import (
     Amount,
     DateMention,
@@ -111,8 +111,8 @@ def _has_annotations(session: Session, article_id: int) -> bool:
 
 
 def _insert_rows(session: Session, table, rows: list[dict]) -> None:
-    """Many rows in one multi-row INSERT: no ORM object, no identity map, no per-row flush."""
-    insert_many(session, insert(table), rows)
+    """Many rows in one go: no ORM object, no identity map, no per-row flush."""
+    copy_rows(session, table.__table__, rows)
 
 
 def save_annotations(session: Session, article_id: int, ann: Annotations) -> None:

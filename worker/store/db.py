@@ -76,3 +76,21 @@ def insert_many(bind, stmt, rows: list[dict]) -> None:
     if rows:
         conn = bind.connection() if isinstance(bind, Session) else bind
         conn.execute(stmt.returning(*stmt.table.primary_key.columns), rows).close()
+
+
+def copy_rows(session: Session, table, rows: list[dict]) -> None:
+    """Append rows to a table with no conflicts to resolve (an article's mentions, amounts,
+    dates, quotes): COPY on PostgreSQL, in the session's transaction (2-3 times cheaper
+    than a multi-row INSERT); a multi-row INSERT elsewhere."""
+    if not rows:
+        return
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        insert_many(conn, table.insert(), rows)
+        return
+    columns = list(rows[0])
+    quote = conn.dialect.identifier_preparer.quote
+    sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -165,20 +165,23 @@ def claim_articles(session: Session, ids: list[int], states: tuple[str, ...], st
     free = (Article.lease_until.is_(None)) | (Article.lease_until < stamp) | \
         (Article.lease_owner == owner)
     mine = (Article.id.in_(ids), Article.state.in_(states), free)
-    spent = session.execute(select(Article.id, Article.attempts, Article.last_error)
-                            .where(*mine, Article.attempts >= max_attempts)).all()
     claim = Claim()
-    for article_id, attempts, last_error in spent:
-        killed = not last_error or last_error == unfinished_marker(step)
-        reason = f"killed in {step} {attempts} times" if killed else last_error
-        if fail_article(session, article_id, step, reason[:200], reason):
-            claim.exhausted[article_id] = reason
     claim.ids = sorted(session.scalars(
         update(Article).where(*mine, Article.attempts < max_attempts)
         .values(attempts=Article.attempts + 1, lease_owner=owner,
                 lease_until=stamp + timedelta(seconds=lease_seconds),
                 last_error=unfinished_marker(step))
         .returning(Article.id)).all())
+    if len(claim.ids) == len(set(ids)):
+        return claim  # the usual case: every article claimed, none out of attempts
+    spent = session.execute(select(Article.id, Article.attempts, Article.last_error)
+                            .where(*mine, Article.attempts >= max_attempts,
+                                   Article.id.not_in(claim.ids))).all()
+    for article_id, attempts, last_error in spent:
+        killed = not last_error or last_error == unfinished_marker(step)
+        reason = f"killed in {step} {attempts} times" if killed else last_error
+        if fail_article(session, article_id, step, reason[:200], reason):
+            claim.exhausted[article_id] = reason
     return claim
 
 
@@ -321,10 +324,9 @@ def claim_text(session: Session, text_hash: str, article_id: int) -> int:
 
 
 def new_story(session: Session, representative_id: int) -> int:
-    story = Story(representative_id=representative_id, created_at=now())
-    session.add(story)
-    session.flush()
-    return story.id
+    return session.connection().execute(
+        insert(Story).values(representative_id=representative_id, created_at=now())
+        .returning(Story.id)).scalar_one()
 
 
 def articles_in_state(session: Session, state: str, limit: int = 1000) -> list[int]:
