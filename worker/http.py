@@ -24,7 +24,13 @@ import httpx
 from httpcore import NetworkStream
 
 from worker.errors import FetchError
-from worker.politeness import LocalHostGate, RedisHostGate, RobotsCache
+from worker.politeness import (
+    HostBusy,
+    LocalHostGate,
+    RedisHostGate,
+    RedisRobotsStore,
+    RobotsCache,
+)
 from worker.settings import Settings
 
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -181,7 +187,7 @@ class HttpClient:
         self.gate = gate or make_gate(settings)
         self.resolver: Resolver = resolver or socket.getaddrinfo
         self.robots = RobotsCache(self._robots_txt, settings.robots_cache_seconds,
-                                  settings.robots_retry_seconds)
+                                  settings.robots_retry_seconds, make_robots_store(settings))
         self._backend = PinnedBackend()
         timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
         self._client = httpx.Client(
@@ -235,10 +241,11 @@ class HttpClient:
                 with self.gate.slot(urlsplit(current).netloc, deadline, delay=delay):
                     status, resp_headers, body = self._request(
                         current, target, headers, max_bytes, deadline, truncate)
-            except TimeoutError as exc:
-                # retry_after: by then the host's delay has passed (a long Crawl-delay).
+            except HostBusy as exc:
+                # retry_after: the host's turn, or (all its slots held) its delay.
+                wait = exc.retry_after if exc.retry_after is not None else delay
                 raise FetchError(str(exc), reason="host_busy", transient=True,
-                                 retry_after=delay) from exc
+                                 retry_after=wait) from exc
             if status in REDIRECTS and "location" in resp_headers:
                 target_url = urljoin(current, resp_headers["location"])
                 if len(hops) >= self.settings.max_redirects or target_url in hops \
@@ -360,15 +367,27 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def _redis_broker(settings: Settings) -> str | None:
+    broker = settings.resolved_broker_url()
+    return broker if broker.startswith(("redis://", "rediss://")) else None
+
+
 def make_gate(settings: Settings):
     """Politeness shared through Redis when the broker is Redis, else within this process."""
-    broker = settings.resolved_broker_url()
-    if broker.startswith(("redis://", "rediss://")):
+    broker = _redis_broker(settings)
+    if broker:
         # A slot held by a worker that died is freed after the longest a request can take.
         return RedisHostGate(broker, settings.per_host_delay_seconds,
                              settings.per_host_concurrency,
-                             lease=settings.total_timeout + settings.connect_timeout + 5)
+                             lease=settings.total_timeout + settings.connect_timeout + 5,
+                             max_wait=settings.max_slot_wait_seconds)
     return LocalHostGate(settings.per_host_delay_seconds, settings.per_host_concurrency)
+
+
+def make_robots_store(settings: Settings) -> RedisRobotsStore | None:
+    """robots.txt shared by the worker processes when the broker is Redis."""
+    broker = _redis_broker(settings)
+    return RedisRobotsStore(broker) if broker else None
 
 
 class _Decoder:
