@@ -40,6 +40,12 @@ METADATA_HOSTS = {"metadata.google.internal", "metadata"}
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # RFC 9309 2.5: a parser must read at least 500 KiB; what is past that is ignored.
 ROBOTS_MAX_BYTES = 512 * 1024
+# What is read of a redirect's or a 304's body, for the connection's sake only.
+DISCARDED_BODY_BYTES = 64 * 1024
+# Idle connections kept per process for the next request to the same origin: few, since
+# the pool scans them all on every request (measured: 4 kept costs ~0.2 ms per request over
+# 1,000 hosts and saves the connection to a host asked again within keepalive_expiry).
+KEPT_CONNECTIONS = 4
 Resolver = Callable[..., list[tuple[Any, ...]]]
 
 
@@ -165,7 +171,12 @@ def _transport(backend: PinnedBackend) -> httpx.HTTPTransport:
     """httpx's transport with its connection pool on the pinned backend (httpx has no
     public option for a network backend)."""
     transport = httpx.HTTPTransport(trust_env=False)
-    limits = httpx.Limits()
+    # Bounded: a bare httpx.Limits() keeps an idle connection to every host met in the last
+    # keepalive_expiry seconds, and httpcore's pool walks them all (quadratically) on each
+    # request: with 1,000 hosts that was ~15 ms of CPU per request. A few kept connections
+    # still serve the next request to the same origin.
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=KEPT_CONNECTIONS,
+                          keepalive_expiry=5.0)
     transport._pool = httpcore.ConnectionPool(
         ssl_context=httpx.create_ssl_context(trust_env=False),
         max_connections=limits.max_connections,
@@ -302,6 +313,10 @@ class HttpClient:
                     self._client.stream("GET", url, headers=headers) as response:
                 resp_headers = {k.lower(): v for k, v in response.headers.items()}
                 if response.status_code in REDIRECTS or response.status_code == 304:
+                    # Read to the end of the (empty or short) body: only a finished
+                    # response hands its connection back to the pool for the next request
+                    # to this origin; a long one is cut and its connection dropped.
+                    self._read_limited(response, DISCARDED_BODY_BYTES, deadline, truncate=True)
                     return response.status_code, resp_headers, b""
                 declared = resp_headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > max_bytes and not truncate:
