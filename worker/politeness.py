@@ -71,8 +71,11 @@ class LocalHostGate:
 # One round trip per request: drop holders past their lease (dead workers), refuse if the
 # host's slots are all held, reserve a start `delay` after the host's latest start unless
 # that is past the caller's latest start, register the holder. Returns the start, or a
-# negative number: -1 for "every slot is held", -(1 + wait) for "your turn is in `wait` s".
-# KEYS: the host's holders (sorted set, score = when taken), the host's latest start.
+# negative number: -1 for "every slot is held", -(1 + wait) for "come back in `wait` s".
+# A refused caller reserves nothing, but is told a place in line (KEYS[3]: when the next
+# refused one should come back), so that n requests waiting for one host come back one
+# delay apart instead of all at the next turn, where all but one would be refused again.
+# KEYS: the host's holders (sorted set, score = when taken), its latest start, its line.
 # ARGV: now, lease, token, concurrency, delay, keep (ms), latest.
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
@@ -80,7 +83,11 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return '-1' end
 local last = tonumber(redis.call('GET', KEYS[2]) or '-1e18')
 local start = math.max(now, last + tonumber(ARGV[5]))
-if start > tonumber(ARGV[7]) then return tostring(-1 - (start - now)) end
+if start > tonumber(ARGV[7]) then
+  local place = math.max(start, tonumber(redis.call('GET', KEYS[3]) or '0'))
+  redis.call('SET', KEYS[3], tostring(place + tonumber(ARGV[5])), 'PX', ARGV[6])
+  return tostring(-1 - (place - now))
+end
 redis.call('SET', KEYS[2], tostring(start), 'PX', ARGV[6])
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
@@ -129,7 +136,8 @@ class RedisHostGate:
         while True:
             now = time.time()
             latest = now + (deadline - time.monotonic())  # the deadline on the shared clock
-            start = float(self._acquire(keys=[holders, f"newsworker:host:{host}:last"],
+            start = float(self._acquire(keys=[holders, f"newsworker:host:{host}:last",
+                                              f"newsworker:host:{host}:line"],
                                         args=[now, self.lease, token, self.concurrency,
                                               delay, keep_ms, latest]))
             if start >= 0:

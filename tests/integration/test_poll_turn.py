@@ -3,8 +3,10 @@ worker slot and never counted as a failure; robots.txt shared by processes throu
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import redis
@@ -152,6 +154,21 @@ def test_redis_gate_past_its_wait_reserves_nothing(redis_url):
         pass
 
 
+def test_requests_refused_for_one_host_are_told_to_come_back_one_delay_apart(redis_url):
+    gates = [RedisHostGate(redis_url, delay=1.0, concurrency=2, max_wait=0.1)
+             for _ in range(2)]
+    with gates[0].slot("line.test", time.monotonic() + 5):
+        pass
+    waits = []
+    for i in range(3):
+        with pytest.raises(HostBusy) as info, gates[i % 2].slot("line.test",
+                                                                time.monotonic() + 5):
+            pass
+        waits.append(info.value.retry_after)
+    # All three would be refused again at the next turn but one: each gets its own.
+    assert 0.5 < waits[0] <= 1.0 and 1.5 < waits[1] <= 2.0 and 2.5 < waits[2] <= 3.0
+
+
 def test_redis_gate_sees_every_slot_held(redis_url):
     gates = [RedisHostGate(redis_url, delay=0.0, concurrency=1, max_wait=0.2)
              for _ in range(2)]
@@ -225,3 +242,42 @@ def test_service_polls_the_feed_at_its_turn_after_the_robots_request(site, tmp_p
     assert outcomes and set(outcomes) == {"ok"}
     assert counts(pg_url)[1] == 0
     assert site.hits["/robots.txt"] == 1
+
+
+class CountingServer(ThreadingHTTPServer):
+    """Answers 304 to everything, keeping connections open; counts the connections."""
+
+    daemon_threads = True
+    connections = 0
+
+    def get_request(self):
+        self.connections += 1
+        return super().get_request()
+
+
+class NotModified(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.send_response(304)
+        self.send_header("ETag", ETAG)
+        self.end_headers()
+
+
+def test_polls_of_one_host_reuse_one_connection(tmp_path):
+    server = CountingServer(("127.0.0.1", 0), NotModified)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = HttpClient(Settings(data_dir=tmp_path, allow_private_networks=True,
+                                 per_host_delay_seconds=0, _env_file=None))
+    try:
+        for path in ("/a.rss", "/b.rss", "/a.rss"):
+            url = f"http://127.0.0.1:{server.server_address[1]}{path}"
+            assert client.get(url, max_bytes=100, etag=ETAG).not_modified
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+    assert server.connections == 1  # the pinned connection served all three
