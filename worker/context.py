@@ -39,9 +39,13 @@ class Context:
 
     def sync_feeds(self, remove_missing: bool = True) -> feeds_file.FeedsFile:
         """Validate the feeds file and make the feeds table match it (raises FeedsFileError)."""
-        feeds = feeds_file.load(self.feeds_path or self.settings.feeds_file)
-        with session_scope(self.db) as session:
-            feed_store.sync_feeds(session, feeds.feeds, remove_missing=remove_missing)
+        # 100,000 feeds are as many long-lived objects: see paused_cycle_collection.
+        with feeds_file.paused_cycle_collection():
+            feeds = feeds_file.load(self.feeds_path or self.settings.feeds_file)
+            with session_scope(self.db) as session:
+                written = feed_store.sync_feeds(session, feeds.feeds,
+                                                remove_missing=remove_missing)
+        log.info("feeds synced: %s", written)
         self._apply(feeds)
         return feeds
 

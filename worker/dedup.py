@@ -11,6 +11,7 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 
+@lru_cache(maxsize=4)  # the fetch step asks for the text hash and the shingles of one text
 def normalize_text(text: str) -> str:
     """Lower-case, accent-folded, punctuation-free words: layout changes don't change it."""
     decomposed = unicodedata.normalize("NFKD", text)

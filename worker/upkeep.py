@@ -28,20 +28,23 @@ CLAIM_BATCH, MAX_QUEUED_POLLS = 500, 2000
 
 def due_feeds(ctx: Context) -> list[int]:
     """Reload feeds.yaml if it changed, then claim the feeds due for a poll, as many as
-    keep io under MAX_QUEUED_POLLS waiting messages; the next tick takes the rest."""
+    keep io under MAX_QUEUED_POLLS waiting messages (the next tick takes the rest), in
+    an order that takes the hosts in turn."""
     ctx.reload_feeds_if_changed()
     waiting = queue_depths(ctx.settings).get(IO_QUEUE)
     room = MAX_QUEUED_POLLS - waiting if waiting is not None else CLAIM_BATCH
-    claimed: list[int] = []
+    claimed: list[tuple[int, str]] = []
     while len(claimed) < room:
         with session_scope(ctx.db) as session:
-            batch = feeds.claim_due_feeds(session, repo.now(),
-                                          limit=min(CLAIM_BATCH, room - len(claimed)),
-                                          lease_seconds=ctx.settings.poll_lease_seconds)
+            batch = feeds.claim_due(session, repo.now(),
+                                    limit=min(CLAIM_BATCH, room - len(claimed)),
+                                    lease_seconds=ctx.settings.poll_lease_seconds)
         claimed += batch
         if len(batch) < CLAIM_BATCH:
             break
-    return claimed
+    # The polls go out in this order: the whole tick round-robin over hosts, so that a
+    # batch made of one site's feeds does not queue them back to back.
+    return feeds.hosts_in_turn(claimed)
 
 
 def sequence_events(ctx: Context) -> int:

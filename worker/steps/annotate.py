@@ -51,8 +51,7 @@ def run_batch(ctx: Context, article_ids: list[int], owner: str) -> dict[int, Out
     try:
         with metrics.timed("annotate"):
             annotations = _annotate(ctx, todo)
-        for item, ann in zip(todo, annotations, strict=True):
-            results[item.article_id] = _store(ctx, item.article_id, ann)
+        results.update(_store_batch(ctx, todo, annotations))
     except DATABASE_DOWN:
         raise
     except Exception as exc:  # noqa: BLE001 - counted; the next claim may give up
@@ -97,21 +96,44 @@ def _annotate(ctx: Context, todo: list[Text]) -> list:
     return out
 
 
-def _store(ctx: Context, article_id: int, ann) -> Outcome:
-    with logs.ids(article_id=article_id), metrics.timed("write"), \
-            session_scope(ctx.db) as session:
-        if isinstance(ann, Exception):
-            repo.fail_article(session, article_id, STEP, "nlp_crashed",
-                              f"{type(ann).__name__}: {ann}")
-            return Outcome.FAILED
-        moved = repo.advance(session, article_id, "extracted", "done", done_at=repo.now())
-        if moved:
-            save_annotations(session, article_id, ann)
-    if not moved:
+def _store_batch(ctx: Context, todo: list[Text], annotations: list) -> dict[int, Outcome]:
+    """The batch's annotations in one transaction (one commit, one change-feed sequencing
+    for the batch); if that fails, each article in its own, so one bad row fails alone."""
+    try:
+        with metrics.timed("write"), session_scope(ctx.db) as session:
+            outcomes = {item.article_id: _save(session, item.article_id, ann)
+                        for item, ann in zip(todo, annotations, strict=True)}
+    except DATABASE_DOWN:
+        raise
+    except Exception:  # noqa: BLE001 - retried one by one below
+        log.exception("storing the batch failed, storing the articles one by one")
+        outcomes = {}
+        for item, ann in zip(todo, annotations, strict=True):
+            try:
+                with metrics.timed("write"), session_scope(ctx.db) as session:
+                    outcomes[item.article_id] = _save(session, item.article_id, ann)
+            except DATABASE_DOWN:
+                raise
+            except Exception as exc:  # noqa: BLE001 - this article's attempt, counted
+                outcomes[item.article_id] = attempt_failed(ctx.db, [item.article_id], STEP, exc)
+    for item, ann in zip(todo, annotations, strict=True):
+        if outcomes[item.article_id] is Outcome.ADVANCED:
+            with logs.ids(article_id=item.article_id):
+                log.info("annotated: %d entities, %d amounts, %d quotes", len(ann.entities),
+                         len(ann.amounts), len(ann.quotes))
+            metrics.ARTICLES.labels("done").inc()
+    return outcomes
+
+
+def _save(session, article_id: int, ann) -> Outcome:
+    """One article's result, in the caller's transaction."""
+    if isinstance(ann, Exception):
+        failed = repo.fail_article(session, article_id, STEP, "nlp_crashed",
+                                   f"{type(ann).__name__}: {ann}")
+        return Outcome.FAILED if failed else Outcome.SKIPPED
+    if not repo.advance(session, article_id, "extracted", "done", done_at=repo.now()):
         return Outcome.SKIPPED
-    log.info("annotated: %d entities, %d amounts, %d quotes", len(ann.entities),
-             len(ann.amounts), len(ann.quotes))
-    metrics.ARTICLES.labels("done").inc()
+    save_annotations(session, article_id, ann)
     return Outcome.ADVANCED
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.nlp.annotate import Annotations
+from worker.store.db import insert_many
 from worker.store.models import (
     Amount,
     DateMention,
@@ -17,59 +18,58 @@ from worker.store.models import (
 from worker.store.repo import insert_for
 
 
-def _known_full_name(session: Session, key: str) -> tuple[int, str] | None:
-    """(id, key) of the one stored person whose full name ends with this surname, if one.
-
-    "Macron" alone in an article joins "Emmanuel Macron" known from other articles; two
-    stored persons with that surname (or none) leave it alone.
-    """
-    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    rows = session.execute(
-        select(Entity.id, Entity.key).where(Entity.label == "PER",
-                                            Entity.key.like(f"% {escaped}", escape="\\"))
-        .limit(2)).all()
-    return (rows[0][0], rows[0][1]) if len(rows) == 1 else None
+def surname_of(label: str, key: str) -> str | None:
+    """The last word of a person's full name: what a surname alone is matched on."""
+    return key.rsplit(" ", 1)[-1] if label == "PER" and " " in key else None
 
 
 def _surnames_to_full_names(session: Session, ann: Annotations
                             ) -> dict[tuple[str, str], tuple[int, str]]:
-    """{(label, surname key): (id, full key)} for the article's one-word person names."""
-    found = {}
-    for e in ann.entities:
-        if e.label == "PER" and " " not in e.key:
-            full = _known_full_name(session, e.key)
-            if full:
-                found[(e.label, e.key)] = full
-    return found
+    """{(label, surname key): (id, full key)} for the article's one-word person names.
+
+    "Macron" alone in an article joins "Emmanuel Macron" known from other articles; two
+    stored persons with that surname (or none) leave it alone. One indexed query.
+    """
+    alone = {e.key for e in ann.entities if e.label == "PER" and " " not in e.key}
+    if not alone:
+        return {}
+    persons: dict[str, list[tuple[int, str]]] = {}
+    for entity_id, key, surname in session.execute(
+            select(Entity.id, Entity.key, Entity.surname)
+            .where(Entity.label == "PER", Entity.surname.in_(sorted(alone)))):
+        persons.setdefault(surname, []).append((entity_id, key))
+    return {("PER", surname): found[0] for surname, found in persons.items()
+            if len(found) == 1}
 
 
 def _upsert_entities(session: Session, ann: Annotations) -> dict[tuple[str, str], int]:
-    """One multi-row upsert for the article's entities: {(label, key): entity id}.
+    """One upsert for the article's entities: {(label, key): entity id}.
 
     Rows go in one global order (label, key), so two workers never deadlock. A surname
-    alone is counted on the full name it joins.
+    alone is counted on the full name it joins. Sent as an executemany: one cached
+    statement that SQLAlchemy batches into a multi-row INSERT ... RETURNING.
     """
     if not ann.entities:
         return {}
     joined = _surnames_to_full_names(session, ann)
-    rows = [{"label": e.label, "key": joined[(e.label, e.key)][1] if (e.label, e.key) in joined
-             else e.key, "name": e.name, "mention_count": len(e.mentions), "article_count": 1}
-            for e in ann.entities]
-    rows.sort(key=lambda r: (r["label"], r["key"]))
-    names = {}
-    for r in rows:  # a joined surname and its full name in one article: one row
-        if (r["label"], r["key"]) in names:
-            names[(r["label"], r["key"])]["mention_count"] += r["mention_count"]
+    rows: dict[tuple[str, str], dict] = {}
+    for e in ann.entities:  # a joined surname and its full name in one article: one row
+        key = joined[(e.label, e.key)][1] if (e.label, e.key) in joined else e.key
+        if (e.label, key) in rows:
+            rows[(e.label, key)]["mention_count"] += len(e.mentions)
         else:
-            names[(r["label"], r["key"])] = r
-    rows = list(names.values())
-    stmt = insert_for(session, Entity).values(rows)
+            rows[(e.label, key)] = {"label": e.label, "key": key, "name": e.name,
+                                    "surname": surname_of(e.label, key),
+                                    "mention_count": len(e.mentions), "article_count": 1}
+    stmt = insert_for(session, Entity)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Entity.label, Entity.key],
         set_=dict(mention_count=Entity.mention_count + stmt.excluded.mention_count,
                   article_count=Entity.article_count + 1),
     ).returning(Entity.id, Entity.label, Entity.key)
-    ids = {(label, key): entity_id for entity_id, label, key in session.execute(stmt)}
+    ordered = [rows[k] for k in sorted(rows)]
+    ids = {(label, key): entity_id
+           for entity_id, label, key in session.connection().execute(stmt, ordered)}
     for short, (_, full_key) in joined.items():
         ids[short] = ids[(short[0], full_key)]
     return ids
@@ -96,9 +96,8 @@ def _has_annotations(session: Session, article_id: int) -> bool:
 
 
 def _insert_rows(session: Session, table, rows: list[dict]) -> None:
-    """Many rows in one executemany: no ORM object, no identity map, no per-row flush."""
-    if rows:
-        session.execute(insert(table), rows)
+    """Many rows in one multi-row INSERT: no ORM object, no identity map, no per-row flush."""
+    insert_many(session, insert(table), rows)
 
 
 def save_annotations(session: Session, article_id: int, ann: Annotations) -> None:
@@ -114,8 +113,7 @@ def save_annotations(session: Session, article_id: int, ann: Annotations) -> Non
     aliases = [{"entity_id": entity_ids[(e.label, e.key)], "alias": alias}
                for e in ann.entities for alias in e.aliases]
     if aliases:
-        session.execute(insert_for(session, EntityAlias).values(aliases)
-                        .on_conflict_do_nothing())
+        insert_many(session, insert_for(session, EntityAlias).on_conflict_do_nothing(), aliases)
     _insert_rows(session, Mention, [
         {"article_id": article_id, "entity_id": entity_ids[(e.label, e.key)], "start": m.start,
          "end": m.end, "text": m.text, "sentence": m.sentence}

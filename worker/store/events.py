@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, delete, event, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from worker.store.db import insert_many
 from worker.store.models import Event, EventCounter, EventOutbox
 
 log = logging.getLogger(__name__)
@@ -38,23 +39,26 @@ def append_event(session: Session, article_id: int, kind: str, state: str) -> No
     session.info[_PENDING] = True
 
 
-def sequence_events(bind: Engine | Connection, limit: int = SEQUENCE_BATCH) -> int:
+def sequence_events(bind: Engine | Connection, limit: int = SEQUENCE_BATCH,
+                    pending: bool = False) -> int:
     """Give the committed outbox events their seqs, in outbox order; how many were moved.
 
     Short transactions under the counter lock, repeated while the outbox has rows. On
     PostgreSQL a caller that finds the lock taken returns at once: the holder reads the
     outbox again after its commit, so it sequences this caller's (committed) rows too;
     no writer ever waits for another's sequencing. The outbox is read after the lock is
-    taken, so two sequencers never take one row.
+    taken, so two sequencers never take one row. `pending`: the caller just committed
+    events, so the first look at the outbox is skipped.
     """
     engine = bind if isinstance(bind, Engine) else bind.engine
     total = 0
     with engine.connect() as conn:
-        for _ in range(SEQUENCE_ROUNDS):
-            if conn.execute(select(EventOutbox.id).limit(1)).first() is None:
+        for round_ in range(SEQUENCE_ROUNDS):
+            if not (pending and round_ == 0):
+                if conn.execute(select(EventOutbox.id).limit(1)).first() is None:
+                    conn.rollback()
+                    break
                 conn.rollback()
-                break
-            conn.rollback()
             moved = _sequence_once(conn, limit)
             if moved is None:
                 break  # another process holds the lock and will see our rows
@@ -83,7 +87,7 @@ def _move_outbox(conn: Connection, last: int, limit: int) -> int:
     rows = conn.execute(select(EventOutbox).order_by(EventOutbox.id).limit(limit)).all()
     if not rows:
         return 0
-    conn.execute(insert(Event), [
+    insert_many(conn, insert(Event), [
         {"seq": last + i, "article_id": r.article_id, "kind": r.kind, "state": r.state,
          "created_at": r.created_at} for i, r in enumerate(rows, start=1)])
     conn.execute(delete(EventOutbox).where(EventOutbox.id.in_([r.id for r in rows])))
@@ -117,7 +121,7 @@ def _sequence_after_commit(session: Session) -> None:
     if not session.info.pop(_PENDING, False):
         return
     try:
-        sequence_events(session.get_bind())
+        sequence_events(session.get_bind(), pending=True)
     except Exception as exc:  # noqa: BLE001 - the write is committed; the sweep sequences it
         log.warning("events left in the outbox for the sweep: %s", exc)
 

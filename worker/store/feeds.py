@@ -2,40 +2,109 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import Text, case, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from worker.store.models import Failure, Feed, Poll
 from worker.store.repo import insert_for, now
 
+# The feeds.yaml fields a row keeps: a sync writes a row only when one of them differs.
+FILE_FIELDS = ("name", "enabled", "interval_seconds", "tags", "strip_params",
+               "respect_robots", "adaptive")
+JSON_FIELDS = {"tags", "strip_params"}
+# Any constant: the PostgreSQL advisory lock that makes two syncs take turns.
+SYNC_LOCK = 0x6E657773  # "news"
+# Ids per statement when retiring feeds (SQLite caps a statement's parameters).
+ID_CHUNK = 1000
+
+
+def _file_fields(spec) -> dict:
+    return dict(name=spec.name, enabled=spec.enabled, interval_seconds=spec.interval_seconds,
+                tags=list(spec.tags), strip_params=list(getattr(spec, "strip_params", ())),
+                respect_robots=spec.respect_robots, adaptive=spec.adaptive)
+
+
+def _stored_feeds(session: Session) -> dict[str, tuple]:
+    """url → (id, in_file, the FILE_FIELDS as stored) of every feed row, in one read."""
+    table = Feed.__table__
+    # The lists come as JSON text, decoded once per distinct text: nearly every feed
+    # has the same few (`[]` above all), and 200,000 decodings cost a second.
+    columns = [cast(table.c[f], Text) if f in JSON_FIELDS else table.c[f] for f in FILE_FIELDS]
+    decoded: dict[str | None, object] = {}
+
+    def as_list(text: str | None):
+        if text not in decoded:
+            decoded[text] = None if text is None else json.loads(text)
+        return decoded[text]
+
+    stored = {}
+    for url, feed_id, in_file, *fields in session.connection().execute(
+            select(table.c.url, table.c.id, table.c.in_file, *columns)):
+        stored[url] = (feed_id, in_file, tuple(
+            as_list(value) if name in JSON_FIELDS else value
+            for name, value in zip(FILE_FIELDS, fields, strict=True)))
+    return stored
+
+
+def _take_sync_turn(session: Session) -> None:
+    """Two processes syncing (a reload in beat, an `ingest --once`) take turns on
+    PostgreSQL, so each compares the file with what the other wrote. SQLite's BEGIN
+    IMMEDIATE already serialises writers."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(SYNC_LOCK)))
+
+
+def _write_feeds(session: Session, rows: list[dict]) -> None:
+    """Insert new feeds and update changed ones in one upsert run over URL-ordered rows."""
+    table = Feed.__table__
+    stmt = insert_for(session, table)
+    changed = {c: stmt.excluded[c] for c in (*FILE_FIELDS, "in_file", "updated_at")}
+    # A list of rows is an executemany: SQLAlchemy sends them as multi-row VALUES batches.
+    session.connection().execute(
+        stmt.on_conflict_do_update(index_elements=[table.c.url], set_=changed), rows)
+
+
+def _retire_feeds(session: Session, ids: list[int], stamp: datetime) -> int:
+    retired = 0
+    for start in range(0, len(ids), ID_CHUNK):
+        retired += session.execute(
+            update(Feed).where(Feed.id.in_(ids[start:start + ID_CHUNK]), Feed.in_file.is_(True))
+            .values(in_file=False, updated_at=stamp)
+            .execution_options(synchronize_session=False)).rowcount
+    return retired
+
 
 def sync_feeds(session: Session, specs, remove_missing: bool = True) -> dict[str, int]:
-    """Make the feeds table match feeds.yaml: upsert listed feeds, retire the others.
+    """Make the feeds table match feeds.yaml: add new feeds, update changed ones, retire
+    the others; an unchanged file writes nothing.
 
     `remove_missing=False` only adds and updates: a one-off run with another file
     must not retire the service's feeds.
     """
-    listed = {spec.url for spec in specs}
+    listed = {spec.url: _file_fields(spec) for spec in specs}
+    _take_sync_turn(session)
+    stored = _stored_feeds(session)
     stamp = now()
-    # One global order (by URL): two processes syncing overlapping files never deadlock.
-    for spec in sorted(specs, key=lambda spec: spec.url):
-        fields = dict(name=spec.name, enabled=spec.enabled, in_file=True,
-                      interval_seconds=spec.interval_seconds, tags=list(spec.tags),
-                      strip_params=list(getattr(spec, "strip_params", ())),
-                      respect_robots=spec.respect_robots, adaptive=spec.adaptive,
-                      updated_at=stamp)
-        stmt = insert_for(session, Feed).values(url=spec.url, created_at=stamp,
-                                                next_poll_at=stamp, **fields)
-        session.execute(stmt.on_conflict_do_update(index_elements=[Feed.url], set_=fields))
-    removed = 0
-    if remove_missing:
-        removed = session.execute(
-            update(Feed).where(Feed.url.not_in(listed), Feed.in_file.is_(True))
-            .values(in_file=False, updated_at=stamp)).rowcount
-    return {"listed": len(listed), "removed": removed}
+    rows = []
+    # One global order (by URL): two processes writing overlapping feeds never deadlock.
+    for url in sorted(listed):
+        fields = listed[url]
+        known = stored.get(url)
+        if known and known[1] and known[2] == tuple(fields.values()):
+            continue
+        rows.append(dict(url=url, created_at=stamp, next_poll_at=stamp, updated_at=stamp,
+                         in_file=True, **fields))
+    if rows:
+        _write_feeds(session, rows)
+    missing = [] if not remove_missing else sorted(
+        (url for url, (_, in_file, _) in stored.items() if in_file and url not in listed))
+    removed = _retire_feeds(session, [stored[url][0] for url in missing], stamp)
+    return {"listed": len(listed), "written": len(rows), "removed": removed}
 
 
 def feed_by_id(session: Session, feed_id: int) -> Feed | None:
@@ -53,25 +122,51 @@ def active_feed_ids(session: Session, urls: list[str] | None = None) -> list[tup
 
 def claim_due_feeds(session: Session, at: datetime, limit: int = 500,
                     lease_seconds: float = 120) -> list[int]:
-    """Feed ids due at `at`, each claimed by pushing its next poll a lease ahead.
+    """Feed ids due at `at`, each claimed by pushing its next poll a lease ahead, in an
+    order that takes the hosts in turn.
 
     The conditional update means two schedulers racing for one feed get it once.
     """
-    due = session.scalars(
-        select(Feed.id).where(Feed.enabled.is_(True), Feed.in_file.is_(True),
-                              Feed.disabled_reason.is_(None), Feed.next_poll_at <= at)
-        .order_by(Feed.next_poll_at).limit(limit)).all()
-    claimed = []
+    return hosts_in_turn(claim_due(session, at, limit, lease_seconds))
+
+
+def claim_due(session: Session, at: datetime, limit: int = 500,
+              lease_seconds: float = 120) -> list[tuple[int, str]]:
+    """(feed id, host) of the feeds due at `at`, claimed as claim_due_feeds does, in the
+    order they fell due: for a caller that orders several batches as one."""
+    due = session.execute(
+        select(Feed.id, func.coalesce(Feed.current_url, Feed.url))
+        .where(Feed.enabled.is_(True), Feed.in_file.is_(True),
+               Feed.disabled_reason.is_(None), Feed.next_poll_at <= at)
+        .order_by(Feed.next_poll_at).limit(limit)
+        # PostgreSQL: rows another scheduler (or a sync) holds are left for the next tick
+        # instead of waited for. SQLite has no row locks and writes one at a time.
+        .with_for_update(skip_locked=True)).all()
+    if not due:
+        return []
     # The poll itself sets the real next time; if its worker dies, the feed is due again
-    # when the lease ends.
+    # when the lease ends. A feed another scheduler claimed meanwhile fails the condition.
     lease = at + timedelta(seconds=lease_seconds)
-    for feed_id in due:
-        won = session.execute(
-            update(Feed).where(Feed.id == feed_id, Feed.next_poll_at <= at)
-            .values(next_poll_at=lease)).rowcount
-        if won:
-            claimed.append(feed_id)
-    return claimed
+    won = set(session.scalars(
+        update(Feed).where(Feed.id.in_([feed_id for feed_id, _ in due]), Feed.next_poll_at <= at)
+        .values(next_poll_at=lease).returning(Feed.id)
+        .execution_options(synchronize_session=False)))
+    return [(feed_id, urlsplit(url).hostname or "") for feed_id, url in due if feed_id in won]
+
+
+def hosts_in_turn(claimed: list[tuple[int, str]]) -> list[int]:
+    """The ids of (id, host) pairs round-robin over the hosts: the first feed of every
+    host, then the second...
+
+    Two polls in a row then rarely go to one host, so none waits for the per-host delay
+    while polls of other hosts are queued behind it.
+    """
+    rank: dict[str, int] = {}
+    keyed = []
+    for feed_id, host in claimed:
+        rank[host] = rank.get(host, -1) + 1
+        keyed.append((rank[host], host, feed_id))
+    return [feed_id for _, _, feed_id in sorted(keyed)]
 
 
 @dataclass(frozen=True)

@@ -201,11 +201,14 @@ class MinhashBand(Base):
 
 class Entity(Base):
     __tablename__ = "entities"
-    __table_args__ = (UniqueConstraint("label", "key", name="uq_entities_label_key"),)
+    __table_args__ = (UniqueConstraint("label", "key", name="uq_entities_label_key"),
+                      Index("ix_entities_label_surname", "label", "surname"))
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     label: Mapped[str] = mapped_column(String(10))
     key: Mapped[str] = mapped_column(Text)  # accent-folded lower-case name
     name: Mapped[str] = mapped_column(Text)
+    # A person's last word ("macron" of "emmanuel macron"): a surname alone joins it.
+    surname: Mapped[str | None] = mapped_column(Text, nullable=True)
     mention_count: Mapped[int] = mapped_column(Integer, default=0)
     article_count: Mapped[int] = mapped_column(Integer, default=0)
 

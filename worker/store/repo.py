@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from worker.store.db import insert_many
 from worker.store.events import append_event
 from worker.store.models import (
     Article,
@@ -51,10 +52,11 @@ def _remember_urls(session: Session, article_id: int, feed_id: int | None,
                    urls: list[str]) -> None:
     """Record URLs the article is known by; a URL already known keeps its first article."""
     stamp = now()
-    for url in dict.fromkeys(urls):
-        session.execute(insert_for(session, ArticleUrl).values(
-            url_key=url_key(url), url=url, article_id=article_id, feed_id=feed_id,
-            seen_at=stamp).on_conflict_do_nothing(index_elements=[ArticleUrl.url_key]))
+    insert_many(
+        session,
+        insert_for(session, ArticleUrl).on_conflict_do_nothing(index_elements=[ArticleUrl.url_key]),
+        [{"url_key": url_key(url), "url": url, "article_id": article_id, "feed_id": feed_id,
+          "seen_at": stamp} for url in dict.fromkeys(urls)])
 
 
 def discover_article(session: Session, feed_id: int, entry,

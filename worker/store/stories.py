@@ -6,18 +6,21 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from worker.store import repo
+from worker.store.db import insert_many
 from worker.store.models import Article, MinhashBand, Story
+
+_LOCK_BANDS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
 
 
 def lock_bands(session: Session, keys: list[int]) -> None:
     """Serialise writers whose articles share a band, so both cannot start a new story.
 
-    PostgreSQL: transaction-scoped advisory locks, taken in one global order (no deadlock).
-    SQLite: the write transaction already holds the database lock.
+    PostgreSQL: transaction-scoped advisory locks, taken in one global order (no deadlock)
+    by one statement (unnest yields the sorted array in order). SQLite: the write
+    transaction already holds the database lock.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        for key in sorted(set(keys)):
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    if keys and session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_BANDS, {"keys": sorted(set(keys))})
 
 
 def candidates(session: Session, keys: list[int],
@@ -51,7 +54,5 @@ def save_signature(session: Session, article_id: int, story_id: int, signature: 
     session.execute(update(Story).where(Story.id == story_id,
                                         Story.representative_id > article_id)
                     .values(representative_id=article_id))
-    if keys:
-        session.execute(repo.insert_for(session, MinhashBand)
-                        .values([{"band_key": k, "article_id": article_id} for k in keys])
-                        .on_conflict_do_nothing())
+    insert_many(session, repo.insert_for(session, MinhashBand).on_conflict_do_nothing(),
+                [{"band_key": k, "article_id": article_id} for k in keys])
