@@ -108,7 +108,9 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
-        worker_max_tasks_per_child=1000,
+        # A fresh process now and then frees what a long run fragments; memory is the real
+        # guard (next line). Each restart costs a context and its warm caches.
+        worker_max_tasks_per_child=10_000,
         worker_max_memory_per_child=1_500_000,  # KiB
         worker_hijack_root_logger=False,
         beat_schedule={

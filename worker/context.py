@@ -76,13 +76,28 @@ class Context:
 
 
 def make_context(settings: Settings, feeds_path: Path | None = None,
-                 read_feeds: bool = True) -> Context:
-    """A context for `settings`; reads the feeds file's network policy when it can."""
+                 read_feeds: bool = True, file_allows_private: bool | None = None
+                 ) -> Context:
+    """A context for `settings`; reads the feeds file's network policy when it can.
+
+    `file_allows_private`: that policy, already read (a worker reads it once before it
+    forks: the file of 100,000 feeds costs seconds to load, in every process otherwise).
+    """
     ctx = Context(settings=settings, http=HttpClient(settings), feeds_path=feeds_path,
                   allow_private=settings.allow_private_networks)
-    if read_feeds:
-        try:
-            ctx._apply(feeds_file.load(feeds_path or settings.feeds_file))
-        except feeds_file.FeedsFileError as exc:
-            log.error("feeds file rejected: %s", exc)
+    if file_allows_private is not None:
+        ctx.allow_private = settings.allow_private_networks or file_allows_private
+    elif read_feeds:
+        ctx.allow_private = settings.allow_private_networks or \
+            bool(file_network_policy(settings, feeds_path))
     return ctx
+
+
+def file_network_policy(settings: Settings, feeds_path: Path | None = None) -> bool | None:
+    """The feeds file's `defaults: allow_private_networks`; None if the file is rejected."""
+    try:
+        with feeds_file.paused_cycle_collection():
+            return feeds_file.load(feeds_path or settings.feeds_file).allow_private_networks
+    except feeds_file.FeedsFileError as exc:
+        log.error("feeds file rejected: %s", exc)
+        return None

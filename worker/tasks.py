@@ -9,7 +9,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from worker import upkeep
 from worker.celery_app import NLP_QUEUE, app
-from worker.context import Context, make_context
+from worker.context import Context, file_network_policy, make_context
 from worker.settings import get_settings
 from worker.steps import Outcome
 from worker.steps import annotate as annotate_step
@@ -18,6 +18,8 @@ from worker.steps import poll as poll_step
 from worker.store.db import dispose_all
 
 _context: Context | None = None
+# The feeds file's network policy, read once by the worker before it forks its processes.
+_file_allows_private: bool | None = None
 # A database that refuses connections for a while is transient: retry with backoff and
 # jitter. Anything else is bad input, recorded and counted by the step itself.
 DB_RETRY = dict(autoretry_for=(OperationalError, InterfaceError), retry_backoff=2,
@@ -28,25 +30,32 @@ def context() -> Context:
     """One context (settings, HTTP client, feeds file) per worker process, after the fork."""
     global _context
     if _context is None:
-        _context = make_context(get_settings())
+        _context = make_context(get_settings(), file_allows_private=_file_allows_private)
     return _context
 
 
 @worker_init.connect
+def _read_network_policy(**_kwargs) -> None:
+    global _file_allows_private
+    _file_allows_private = file_network_policy(get_settings())
+
+
+@worker_init.connect
 def _preload_model(sender=None, **_kwargs) -> None:
-    """A worker consuming the nlp queue loads the model once, before it forks: its
-    processes share the model's memory and no task pays for the load."""
+    """A worker consuming the nlp queue loads the model and its word tables once, before
+    it forks: its processes share their memory and no task pays for the load."""
     try:
         consumed = set(sender.app.amqp.queues.consume_from or ())
     except AttributeError:
         consumed = set()
     if NLP_QUEUE in consumed:
         from worker.logs import configure
-        from worker.nlp.model import load_model
+        from worker.nlp.model import load_lexicon, load_model
 
         settings = get_settings()
         configure(settings.log_level, settings.log_format)  # before Celery sets it up
         load_model(settings.spacy_model)
+        load_lexicon(settings.spacy_model)  # 1.4 s a process otherwise, at its first batch
 
 
 @worker_process_init.connect

@@ -16,7 +16,7 @@ from worker.context import Context
 from worker.nlp import annotate
 from worker.steps import DATABASE_DOWN, Outcome, attempt_failed, local_owner
 from worker.store import repo
-from worker.store.annotations import save_annotations
+from worker.store.annotations import save_annotations, save_batch
 from worker.store.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -101,8 +101,7 @@ def _store_batch(ctx: Context, todo: list[Text], annotations: list) -> dict[int,
     for the batch); if that fails, each article in its own, so one bad row fails alone."""
     try:
         with metrics.timed("write"), session_scope(ctx.db) as session:
-            outcomes = {item.article_id: _save(session, item.article_id, ann)
-                        for item, ann in zip(todo, annotations, strict=True)}
+            outcomes = _save_all(session, todo, annotations)
     except DATABASE_DOWN:
         raise
     except Exception:  # noqa: BLE001 - retried one by one below
@@ -122,6 +121,22 @@ def _store_batch(ctx: Context, todo: list[Text], annotations: list) -> dict[int,
                 log.info("annotated: %d entities, %d amounts, %d quotes", len(ann.entities),
                          len(ann.amounts), len(ann.quotes))
             metrics.ARTICLES.labels("done").inc()
+    return outcomes
+
+
+def _save_all(session, todo: list[Text], annotations: list) -> dict[int, Outcome]:
+    """The batch's results, in the caller's transaction: state changes, then one write of
+    all the annotations (shared entity rows in one global order: no deadlock)."""
+    outcomes, done = {}, []
+    for item, ann in zip(todo, annotations, strict=True):
+        if isinstance(ann, Exception):
+            outcomes[item.article_id] = _save(session, item.article_id, ann)
+        elif repo.advance(session, item.article_id, "extracted", "done", done_at=repo.now()):
+            outcomes[item.article_id] = Outcome.ADVANCED
+            done.append((item.article_id, ann))
+        else:
+            outcomes[item.article_id] = Outcome.SKIPPED
+    save_batch(session, done)
     return outcomes
 
 

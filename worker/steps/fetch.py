@@ -19,7 +19,7 @@ from worker.errors import ExtractionError, FetchError
 from worker.extract import Extracted, detect_language, extract
 from worker.http import PAGE_TYPES, Fetched
 from worker.steps import DATABASE_DOWN, Outcome, attempt_failed, local_owner, postponed
-from worker.store import feeds, repo, stories
+from worker.store import repo, stories
 from worker.store.db import session_scope
 from worker.urls import canonicalize, is_http_url
 
@@ -67,17 +67,16 @@ def _claim(ctx: Context, article_id: int, owner: str) -> Job | Outcome:
             return Outcome.FAILED
         if not claim.ids:
             return Outcome.SKIPPED
-        article = repo.get_article(session, article_id)
-        page = repo.get_page(session, article_id)
-        feed = feeds.feed_by_id(session, article.feed_id) if article.feed_id else None
+        article = repo.fetch_job(session, article_id)
         kept = None  # a new or updated entry (`discovered`) is always fetched anew
-        if article.state == "fetched" and page is not None and page.body is not None:
+        page = repo.get_page(session, article_id) if article.state == "fetched" else None
+        if page is not None and page.body is not None:
             kept = Fetched(url=page.url, status=page.status, body=zlib.decompress(page.body),
                            headers=dict(page.headers or {}), elapsed=0.0)
         return Job(article_id, article.url, article.canonical_url, article.entry_title,
                    feed_text(article.entry_content, article.entry_summary),
-                   feed.respect_robots if feed else True,
-                   (*ctx.settings.tracking_params, *(feed.strip_params if feed else ())), kept)
+                   True if article.respect_robots is None else article.respect_robots,
+                   (*ctx.settings.tracking_params, *(article.strip_params or ())), kept)
 
 
 def _fetch_and_extract(ctx: Context, job: Job) -> Outcome:

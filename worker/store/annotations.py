@@ -23,56 +23,71 @@ def surname_of(label: str, key: str) -> str | None:
     return key.rsplit(" ", 1)[-1] if label == "PER" and " " in key else None
 
 
-def _surnames_to_full_names(session: Session, ann: Annotations
-                            ) -> dict[tuple[str, str], tuple[int, str]]:
-    """{(label, surname key): (id, full key)} for the article's one-word person names.
+def _stored_persons(session: Session, surnames: set[str]) -> dict[str, set[str]]:
+    """{surname: full-name keys of the stored persons with that last word}; one indexed query."""
+    persons: dict[str, set[str]] = {}
+    if surnames:
+        for key, surname in session.execute(
+                select(Entity.key, Entity.surname)
+                .where(Entity.label == "PER", Entity.surname.in_(sorted(surnames)))):
+            persons.setdefault(surname, set()).add(key)
+    return persons
 
-    "Macron" alone in an article joins "Emmanuel Macron" known from other articles; two
-    stored persons with that surname (or none) leave it alone. One indexed query.
+
+def _entity_keys(session: Session, batch: list[tuple[int, Annotations]]
+                 ) -> list[dict[tuple[str, str], str]]:
+    """Per article, {(label, key): the key it is stored under}.
+
+    "Macron" alone in an article joins "Emmanuel Macron" known from other articles
+    (stored, or earlier in the batch); two such persons (or none) leave it alone.
     """
-    alone = {e.key for e in ann.entities if e.label == "PER" and " " not in e.key}
-    if not alone:
-        return {}
-    persons: dict[str, list[tuple[int, str]]] = {}
-    for entity_id, key, surname in session.execute(
-            select(Entity.id, Entity.key, Entity.surname)
-            .where(Entity.label == "PER", Entity.surname.in_(sorted(alone)))):
-        persons.setdefault(surname, []).append((entity_id, key))
-    return {("PER", surname): found[0] for surname, found in persons.items()
-            if len(found) == 1}
+    alone = {e.key for _, ann in batch for e in ann.entities
+             if e.label == "PER" and " " not in e.key}
+    persons = _stored_persons(session, alone)
+    out = []
+    for _, ann in batch:
+        keys = {}
+        for e in ann.entities:
+            known = persons.get(e.key, ()) if e.label == "PER" and " " not in e.key else ()
+            keys[(e.label, e.key)] = next(iter(known)) if len(known) == 1 else e.key
+        for e in ann.entities:  # the next articles of the batch know this one's persons
+            if surname_of(e.label, e.key) in alone:
+                persons.setdefault(surname_of(e.label, e.key), set()).add(e.key)
+        out.append(keys)
+    return out
 
 
-def _upsert_entities(session: Session, ann: Annotations) -> dict[tuple[str, str], int]:
-    """One upsert for the article's entities: {(label, key): entity id}.
+def _upsert_entities(session: Session, batch: list[tuple[int, Annotations]],
+                     keys: list[dict[tuple[str, str], str]]) -> dict[tuple[str, str], int]:
+    """One upsert for the batch's entities: {(label, stored key): entity id}.
 
-    Rows go in one global order (label, key), so two workers never deadlock. A surname
-    alone is counted on the full name it joins. Sent as an executemany: one cached
-    statement that SQLAlchemy batches into a multi-row INSERT ... RETURNING.
+    Rows go in one global order (label, key), so two workers never deadlock. Sent as an
+    executemany: one cached statement that SQLAlchemy batches into a multi-row INSERT
+    ... RETURNING.
     """
-    if not ann.entities:
-        return {}
-    joined = _surnames_to_full_names(session, ann)
     rows: dict[tuple[str, str], dict] = {}
-    for e in ann.entities:  # a joined surname and its full name in one article: one row
-        key = joined[(e.label, e.key)][1] if (e.label, e.key) in joined else e.key
-        if (e.label, key) in rows:
-            rows[(e.label, key)]["mention_count"] += len(e.mentions)
-        else:
-            rows[(e.label, key)] = {"label": e.label, "key": key, "name": e.name,
-                                    "surname": surname_of(e.label, key),
-                                    "mention_count": len(e.mentions), "article_count": 1}
+    for (_, ann), stored in zip(batch, keys, strict=True):
+        in_article: set[tuple[str, str]] = set()
+        for e in ann.entities:  # a joined surname and its full name in one article: one
+            key = (e.label, stored[(e.label, e.key)])
+            row = rows.setdefault(key, {"label": key[0], "key": key[1], "name": e.name,
+                                        "surname": surname_of(*key), "mention_count": 0,
+                                        "article_count": 0})
+            row["mention_count"] += len(e.mentions)
+            if key not in in_article:
+                row["article_count"] += 1
+                in_article.add(key)
+    if not rows:
+        return {}
     stmt = insert_for(session, Entity)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Entity.label, Entity.key],
         set_=dict(mention_count=Entity.mention_count + stmt.excluded.mention_count,
-                  article_count=Entity.article_count + 1),
+                  article_count=Entity.article_count + stmt.excluded.article_count),
     ).returning(Entity.id, Entity.label, Entity.key)
     ordered = [rows[k] for k in sorted(rows)]
-    ids = {(label, key): entity_id
-           for entity_id, label, key in session.connection().execute(stmt, ordered)}
-    for short, (_, full_key) in joined.items():
-        ids[short] = ids[(short[0], full_key)]
-    return ids
+    return {(label, key): entity_id
+            for entity_id, label, key in session.connection().execute(stmt, ordered)}
 
 
 def clear_annotations(session: Session, article_id: int) -> None:
@@ -101,30 +116,43 @@ def _insert_rows(session: Session, table, rows: list[dict]) -> None:
 
 
 def save_annotations(session: Session, article_id: int, ann: Annotations) -> None:
-    """Insert entities (shared rows, counted), mentions, amounts, dates and quotes.
+    """One article's annotations; see save_batch."""
+    save_batch(session, [(article_id, ann)])
+
+
+def save_batch(session: Session, batch: list[tuple[int, Annotations]]) -> None:
+    """Insert entities (shared rows, counted), mentions, amounts, dates and quotes of
+    these articles: one statement per table for the whole batch.
 
     Call once per article, in the transaction that moves it to `done`: the counts are
     increments, and the state claim is what keeps them from being applied twice.
     A first save deletes and updates nothing; a re-fetched article replaces its old ones.
     """
-    if _has_annotations(session, article_id):
-        clear_annotations(session, article_id)
-    entity_ids = _upsert_entities(session, ann)
-    aliases = [{"entity_id": entity_ids[(e.label, e.key)], "alias": alias}
-               for e in ann.entities for alias in e.aliases]
-    if aliases:
-        insert_many(session, insert_for(session, EntityAlias).on_conflict_do_nothing(), aliases)
-    _insert_rows(session, Mention, [
-        {"article_id": article_id, "entity_id": entity_ids[(e.label, e.key)], "start": m.start,
-         "end": m.end, "text": m.text, "sentence": m.sentence}
-        for e in ann.entities for m in e.mentions])
-    _insert_rows(session, Amount, [
-        {"article_id": article_id, "kind": a.kind, "start": a.start, "end": a.end,
-         "text": a.text, "value": a.value, "currency": a.currency} for a in ann.amounts])
-    _insert_rows(session, DateMention, [
-        {"article_id": article_id, "start": d.start, "end": d.end, "text": d.text,
-         "value": d.value} for d in ann.dates])
-    names = {e.name: entity_ids[(e.label, e.key)] for e in ann.entities}
-    _insert_rows(session, Quote, [
-        {"article_id": article_id, "start": q.start, "end": q.end, "text": q.text,
-         "speaker": q.speaker, "speaker_entity_id": names.get(q.speaker)} for q in ann.quotes])
+    for article_id, _ in batch:
+        if _has_annotations(session, article_id):
+            clear_annotations(session, article_id)
+    keys = _entity_keys(session, batch)
+    ids = _upsert_entities(session, batch, keys)
+    mentions, amounts, dates, quotes, aliases = [], [], [], [], set()
+    for (article_id, ann), stored in zip(batch, keys, strict=True):
+        entity = {(e.label, e.key): ids[(e.label, stored[(e.label, e.key)])]
+                  for e in ann.entities}
+        aliases |= {(entity[(e.label, e.key)], alias) for e in ann.entities for alias in e.aliases}
+        mentions += [{"article_id": article_id, "entity_id": entity[(e.label, e.key)],
+                      "start": m.start, "end": m.end, "text": m.text, "sentence": m.sentence}
+                     for e in ann.entities for m in e.mentions]
+        amounts += [{"article_id": article_id, "kind": a.kind, "start": a.start, "end": a.end,
+                     "text": a.text, "value": a.value, "currency": a.currency}
+                    for a in ann.amounts]
+        dates += [{"article_id": article_id, "start": d.start, "end": d.end, "text": d.text,
+                   "value": d.value} for d in ann.dates]
+        names = {e.name: entity[(e.label, e.key)] for e in ann.entities}
+        quotes += [{"article_id": article_id, "start": q.start, "end": q.end, "text": q.text,
+                    "speaker": q.speaker, "speaker_entity_id": names.get(q.speaker)}
+                   for q in ann.quotes]
+    # Aliases are shared rows too: inserted in one global order, like the entities.
+    insert_many(session, insert_for(session, EntityAlias).on_conflict_do_nothing(),
+                [{"entity_id": i, "alias": a} for i, a in sorted(aliases)])
+    for table, rows in ((Mention, mentions), (Amount, amounts), (DateMention, dates),
+                        (Quote, quotes)):
+        _insert_rows(session, table, rows)

@@ -22,6 +22,7 @@ from worker.store.models import (
     Article,
     ArticleUrl,
     Failure,
+    Feed,
     Page,
     Story,
     TextHash,
@@ -127,6 +128,16 @@ def request_refetch(session: Session, article_id: int, entry) -> bool:
 
 def get_article(session: Session, article_id: int) -> Article | None:
     return session.get(Article, article_id)
+
+
+def fetch_job(session: Session, article_id: int):
+    """What the fetch step reads of an article and its feed, in one query (a row with
+    url, canonical_url, entry_title, entry_content, entry_summary, state,
+    respect_robots, strip_params; the feed's columns are None without a feed)."""
+    return session.execute(
+        select(Article.url, Article.canonical_url, Article.entry_title, Article.entry_content,
+               Article.entry_summary, Article.state, Feed.respect_robots, Feed.strip_params)
+        .outerjoin(Feed, Feed.id == Article.feed_id).where(Article.id == article_id)).one()
 
 
 @dataclass
