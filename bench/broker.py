@@ -22,7 +22,7 @@ def _options(folder: Path) -> dict:
     # control_folder too: kombu's default is ./control, inside whatever the cwd is.
     return {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"), "store_processed": False,
-            "control_folder": str(folder / "control"), "polling_interval": 0.05}
+            "control_folder": str(folder / "control"), "polling_interval": 0.01}
 
 
 def drain_ms_per_message(transport, backlog: int) -> float:

@@ -81,11 +81,12 @@ def _embedded_broker_options(settings: Settings) -> dict:
     for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     # An idle consumer lists the folder once per interval (one listdir of a small folder:
-    # microseconds); 50 ms keeps each of an article's task hops short. The control folder
-    # (exchange tables) defaults to ./control: it belongs under the data folder.
+    # microseconds); 10 ms keeps each of an article's task hops short (a process that
+    # finished a task waits for the next poll). The control folder (exchange tables)
+    # defaults to ./control: it belongs under the data folder.
     return {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"), "store_processed": False,
-            "control_folder": str(folder / "control"), "polling_interval": 0.05}
+            "control_folder": str(folder / "control"), "polling_interval": 0.01}
 
 
 def make_celery(settings: Settings) -> Celery:
