@@ -229,12 +229,20 @@ def cycle(newsworker: str, env: dict, db_url: str, folder: Path, count: int,
     elapsed = (last - started_at).total_seconds() if last else time.monotonic() - started
     startup = (first - started_at).total_seconds() if first else elapsed
     start_cpu, start_pg, start_done = at_first_poll or (0.0, 0.0, 0)
+    service, postgres = sum(cpu.values()), sum(meter.backends.values())
+    redis_cpu = (CpuMeter.tree(redis_pid) - redis_before) if redis_pid else 0.0
+    # The cycle proper: from the first sample with polls to the end, start excluded.
+    cycle_polls = done - start_done
+    cycle_cpu = service + postgres + redis_cpu - start_cpu - start_pg
+    polling_s = elapsed - startup
     return {"feeds": count, "polled": done, "seconds": elapsed, "startup_s": startup,
+            "polls_per_s": done / polling_s if polling_s > 0 else None,
+            "cpu_ms_per_poll": 1000 * cycle_cpu / cycle_polls if cycle_polls > 0 else None,
             "startup_cpu": start_cpu + start_pg, "polled_at_startup_sample": start_done,
             "outcomes": outcomes,
             "cpu_service": sum(cpu.values()), "cpu_roles": cpu,
             "cpu_postgres": sum(meter.backends.values()),
-            "cpu_redis": (CpuMeter.tree(redis_pid) - redis_before) if redis_pid else None}
+            "cpu_redis": redis_cpu if redis_pid else None}
 
 
 def _redis_pid() -> int | None:
@@ -270,7 +278,8 @@ def run(newsworker: str, pg_admin: str, redis_url: str, folder: Path, count: int
 
     folder.mkdir(parents=True)
     server, port = start_server()
-    db_url = fresh_pg(pg_admin, "newsworker_bench_feeds")
+    db_name = os.environ.get("BENCH_FEEDS_DB", "newsworker_bench_feeds")
+    db_url = fresh_pg(pg_admin, db_name)
     try:
         upgrade(db_url)
         feeds = write_feeds_file(folder, port, count)
@@ -290,7 +299,7 @@ def run(newsworker: str, pg_admin: str, redis_url: str, folder: Path, count: int
     finally:
         server.terminate()
         dispose_all()
-        drop_pg(pg_admin, "newsworker_bench_feeds")
+        drop_pg(pg_admin, db_name)
     return result
 
 
@@ -304,5 +313,6 @@ if __name__ == "__main__":  # BENCH_FEEDS feeds, one cycle
                              "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
               os.environ.get("NEWSWORKER_BENCH_REDIS", "redis://127.0.0.1:6379/11"),
               Path(tempfile.mkdtemp(prefix="newsworker-feeds-")) / "run",
-              int(os.environ.get("BENCH_FEEDS", "1000")), 1200)
+              int(os.environ.get("BENCH_FEEDS", "1000")),
+              float(os.environ.get("BENCH_FEEDS_TIMEOUT", "1200")))
     print(out)

@@ -23,9 +23,10 @@ FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9,
 @dataclass
 class PollResult:
     feed_id: int
-    outcome: str  # ok, not_modified, failed
+    outcome: str  # ok, not_modified, failed, postponed
     new_ids: list[int] = field(default_factory=list)
     error: str | None = None
+    retry_after: float | None = None  # postponed: poll again in this many seconds
 
 
 class PollKilled(Exception):
@@ -61,13 +62,16 @@ def _poll(ctx: Context, feed_id: int) -> PollResult:
         parsed = None if fetched.not_modified else parse_feed(
             fetched.body, fetched.url, ctx.settings.max_entries_per_poll,
             fetched.headers.get("content-type"), tracking)
-    except (FetchError, FeedError) as exc:
+    except FetchError as exc:
+        if exc.reason == "host_busy":
+            return _postponed(ctx, claim, exc)
+        return _failed(ctx, claim, started, clock, exc)
+    except FeedError as exc:
         return _failed(ctx, claim, started, clock, exc)
     with session_scope(ctx.db) as session:
         new_ids = _record_entries(session, claim, parsed.entries) if parsed else []
-        feed = feeds.feed_by_id(session, feed_id)
-        interval = _interval(ctx, session, feed, started)
-        feeds.record_success(session, feed, fetched=fetched, started=started,
+        interval = _interval(ctx, session, claim, started)
+        feeds.record_success(session, feed_id, fetched=fetched, started=started,
                              interval=interval, next_poll=next_poll_at(started, interval),
                              changed=parsed is not None)
         outcome = "not_modified" if parsed is None else "ok"
@@ -101,12 +105,13 @@ def _record_entries(session, claim: feeds.PollClaim, entries) -> list[int]:
     return new_ids
 
 
-def _interval(ctx: Context, session, feed, started: datetime) -> int:
-    """The feed's own interval, or for an adaptive feed the one its publishing rate calls for."""
-    if not feed.adaptive:
-        return feed.interval_seconds
-    rate = feeds.new_entries_per_hour(session, feed.id, started - timedelta(days=1))
-    return adaptive_interval(rate, feed.effective_interval or feed.interval_seconds,
+def _interval(ctx: Context, session, claim: feeds.PollClaim, started: datetime) -> int:
+    """The feed's own interval, or for an adaptive feed the one its publishing rate calls for
+    (only then is the rate queried)."""
+    if not claim.adaptive:
+        return claim.interval_seconds
+    rate = feeds.new_entries_per_hour(session, claim.feed_id, started - timedelta(days=1))
+    return adaptive_interval(rate, claim.effective_interval or claim.interval_seconds,
                              ctx.settings.min_interval_seconds,
                              ctx.settings.max_interval_seconds)
 
@@ -116,6 +121,17 @@ def _updated(entry, stored: datetime | None) -> bool:
     if entry.published is None or stored is None:
         return False
     return entry.published > stored
+
+
+def _postponed(ctx: Context, claim: feeds.PollClaim, exc: FetchError) -> PollResult:
+    """The host's turn has not come: give the attempt back, no failure counted. The feed
+    stays claimed past the turn (plus the usual lease) for the poll that comes back then."""
+    wait = exc.retry_after or 0.0
+    lease_until = repo.now() + timedelta(seconds=wait + ctx.settings.poll_lease_seconds)
+    with session_scope(ctx.db) as session:
+        feeds.give_back_poll(session, claim.feed_id, lease_until)
+    log.info("feed poll postponed %.2f s: %s", wait, exc)
+    return PollResult(claim.feed_id, "postponed", error=str(exc), retry_after=wait)
 
 
 def _failed(ctx: Context, claim: feeds.PollClaim, started: datetime, clock: float,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import Text, cast, func, select, update
+from sqlalchemy import Text, case, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from worker.store.models import Failure, Feed, Poll
@@ -181,22 +181,42 @@ class PollClaim:
     tags: tuple[str, ...]
     respect_robots: bool
     attempts: int
+    adaptive: bool = False
+    interval_seconds: int = 900
+    effective_interval: int | None = None
 
 
 def claim_poll(session: Session, feed_id: int) -> PollClaim | None:
     """Count a poll attempt on the feed and read what the poll needs; None if no such feed.
 
-    The count is reset when the poll records its outcome: a count that keeps growing
-    means polls that never finish (a killed worker).
+    One statement (UPDATE ... RETURNING). The count is reset when the poll records its
+    outcome: a count that keeps growing means polls that never finish (a killed worker).
     """
-    session.execute(update(Feed).where(Feed.id == feed_id)
-                    .values(poll_attempts=Feed.poll_attempts + 1))
-    feed = session.get(Feed, feed_id)
-    if feed is None:
+    row = session.connection().execute(
+        update(Feed).where(Feed.id == feed_id)
+        .values(poll_attempts=Feed.poll_attempts + 1)
+        .returning(Feed.url, Feed.current_url, Feed.etag, Feed.last_modified,
+                   Feed.strip_params, Feed.tags, Feed.respect_robots, Feed.poll_attempts,
+                   Feed.adaptive, Feed.interval_seconds, Feed.effective_interval)).first()
+    if row is None:
         return None
-    return PollClaim(feed_id, feed.current_url or feed.url, feed.etag, feed.last_modified,
-                     tuple(feed.strip_params or ()), tuple(feed.tags or ()),
-                     feed.respect_robots, feed.poll_attempts)
+    return PollClaim(feed_id, row.current_url or row.url, row.etag, row.last_modified,
+                     tuple(row.strip_params or ()), tuple(row.tags or ()),
+                     row.respect_robots, row.poll_attempts, row.adaptive,
+                     row.interval_seconds, row.effective_interval)
+
+
+def give_back_poll(session: Session, feed_id: int, lease_until: datetime) -> None:
+    """Uncount the attempt: the host's turn has not come, the feed is not at fault.
+
+    The feed stays claimed until `lease_until` (its re-queued poll comes before), so the
+    scheduler does not send a second poll meanwhile.
+    """
+    session.connection().execute(
+        update(Feed).where(Feed.id == feed_id)
+        .values(poll_attempts=case((Feed.poll_attempts > 0, Feed.poll_attempts - 1),
+                                   else_=0),
+                next_poll_at=lease_until))
 
 
 def new_entries_per_hour(session: Session, feed_id: int, since: datetime) -> float | None:
@@ -212,18 +232,22 @@ def new_entries_per_hour(session: Session, feed_id: int, since: datetime) -> flo
     return total / hours
 
 
-def record_success(session: Session, feed: Feed, *, fetched, started: datetime,
+def record_success(session: Session, feed_id: int, *, fetched, started: datetime,
                    interval: int, next_poll: datetime, changed: bool) -> None:
-    """The feed answered: keep its validators and redirect, reset its failure counts."""
-    if changed:
-        feed.etag = fetched.headers.get("etag")
-        feed.last_modified = fetched.headers.get("last-modified")
+    """The feed answered: keep its validators and redirect, reset its failure counts.
+
+    One UPDATE, no load of the row: a 304 (the most common poll) stays cheap.
+    """
+    values: dict = dict(last_polled_at=started, last_success_at=started,
+                        last_status=fetched.status, last_error=None,
+                        consecutive_failures=0, poll_attempts=0,
+                        effective_interval=interval, next_poll_at=next_poll)
+    if changed:  # a 304 keeps the validators it was asked with
+        values.update(etag=fetched.headers.get("etag"),
+                      last_modified=fetched.headers.get("last-modified"))
     if fetched.permanent_redirect:
-        feed.current_url = fetched.permanent_redirect
-    feed.last_polled_at = feed.last_success_at = started
-    feed.last_status, feed.last_error = fetched.status, None
-    feed.consecutive_failures = feed.poll_attempts = 0
-    feed.effective_interval, feed.next_poll_at = interval, next_poll
+        values["current_url"] = fetched.permanent_redirect
+    session.connection().execute(update(Feed).where(Feed.id == feed_id).values(**values))
 
 
 def record_failure(session: Session, feed_id: int, *, started: datetime, status: int | None,
@@ -246,7 +270,7 @@ def record_failure(session: Session, feed_id: int, *, started: datetime, status:
 def record_poll(session: Session, feed_id: int, *, started: datetime, duration_ms: int,
                 status: int | None, outcome: str, entries: int = 0, new_entries: int = 0,
                 skipped: int = 0, error: str | None = None) -> None:
-    session.add(Poll(feed_id=feed_id, started_at=started, duration_ms=duration_ms,
-                     status_code=status, outcome=outcome, entries=entries,
-                     new_entries=new_entries, skipped_entries=skipped, error=error))
-
+    session.connection().execute(insert(Poll).values(
+        feed_id=feed_id, started_at=started, duration_ms=duration_ms, status_code=status,
+        outcome=outcome, entries=entries, new_entries=new_entries, skipped_entries=skipped,
+        error=error))
