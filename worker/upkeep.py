@@ -29,22 +29,28 @@ CLAIM_BATCH, MAX_QUEUED_POLLS = 500, 2000
 def due_feeds(ctx: Context) -> list[int]:
     """Reload feeds.yaml if it changed, then claim the feeds due for a poll, as many as
     keep io under MAX_QUEUED_POLLS waiting messages (the next tick takes the rest), in
-    an order that takes the hosts in turn."""
+    an order that takes the hosts in turn, and no more of one host than it can answer
+    before the next tick (a poll that finds its host busy goes back to the queue)."""
     ctx.reload_feeds_if_changed()
     waiting = queue_depths(ctx.settings).get(IO_QUEUE)
     room = MAX_QUEUED_POLLS - waiting if waiting is not None else CLAIM_BATCH
-    claimed: list[tuple[int, str]] = []
-    while len(claimed) < room:
-        with session_scope(ctx.db) as session:
-            batch = feeds.claim_due(session, repo.now(),
-                                    limit=min(CLAIM_BATCH, room - len(claimed)),
-                                    lease_seconds=ctx.settings.poll_lease_seconds)
-        claimed += batch
-        if len(batch) < CLAIM_BATCH:
-            break
+    if room <= 0:
+        return []
+    with session_scope(ctx.db) as session:
+        claimed = feeds.claim_due(session, repo.now(), limit=room,
+                                  lease_seconds=ctx.settings.poll_lease_seconds,
+                                  per_host=polls_per_host_per_tick(ctx.settings))
     # The polls go out in this order: the whole tick round-robin over hosts, so that a
     # batch made of one site's feeds does not queue them back to back.
     return feeds.hosts_in_turn(claimed)
+
+
+def polls_per_host_per_tick(settings) -> int | None:
+    """How many polls one host can take between two ticks at the per-host delay."""
+    delay = settings.per_host_delay_seconds
+    if delay <= 0:
+        return None
+    return max(1, int(settings.scheduler_tick_seconds / delay))
 
 
 def sequence_events(ctx: Context) -> int:

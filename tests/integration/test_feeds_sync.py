@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -156,15 +157,20 @@ def test_the_tick_loads_the_file_and_polls_hosts_in_turn(tmp_path, db_url):
         for i in range(150):
             lines += [f"  - name: Flux {h}-{i}", f"    url: https://site{h}.test/f/{i}.rss"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    settings = Settings(data_dir=tmp_path / "var", database_url=db_url, _env_file=None)
+    settings = Settings(data_dir=tmp_path / "var", database_url=db_url, _env_file=None,
+                        per_host_delay_seconds=1.0, scheduler_tick_seconds=30)
     ctx = make_context(settings, path)
+    per_host = upkeep.polls_per_host_per_tick(settings)  # 30 s between ticks, 1 s a request
     try:
         due = upkeep.due_feeds(ctx)
-        assert upkeep.due_feeds(ctx) == []  # claimed once, leases running
+        later = upkeep.due_feeds(ctx)  # the next tick: the next feeds of each host
     finally:
         ctx.close()
     with session_scope(db_url) as session:
         host_of = {f.id: urlsplit(f.url).hostname for f in session.scalars(select(Feed))}
-    assert sorted(due) == sorted(host_of)
-    hosts = [host_of[feed_id] for feed_id in due]
-    assert all(a != b for a, b in zip(hosts, hosts[1:], strict=False))
+    assert per_host == 30
+    for tick in (due, later):  # no host gets more polls than it answers before the next
+        hosts = [host_of[feed_id] for feed_id in tick]
+        assert Counter(hosts) == {f"site{h}.test": per_host for h in range(4)}
+        assert all(a != b for a, b in zip(hosts, hosts[1:], strict=False))
+    assert not set(due) & set(later)  # claimed once, leases running

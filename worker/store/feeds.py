@@ -121,37 +121,62 @@ def active_feed_ids(session: Session, urls: list[str] | None = None) -> list[tup
 
 
 def claim_due_feeds(session: Session, at: datetime, limit: int = 500,
-                    lease_seconds: float = 120) -> list[int]:
+                    lease_seconds: float = 120, per_host: int | None = None) -> list[int]:
     """Feed ids due at `at`, each claimed by pushing its next poll a lease ahead, in an
     order that takes the hosts in turn.
 
     The conditional update means two schedulers racing for one feed get it once.
     """
-    return hosts_in_turn(claim_due(session, at, limit, lease_seconds))
+    return hosts_in_turn(claim_due(session, at, limit, lease_seconds, per_host))
 
 
-def claim_due(session: Session, at: datetime, limit: int = 500,
-              lease_seconds: float = 120) -> list[tuple[int, str]]:
+# How many due feeds a claim looks through to fill its batch when hosts are capped (a
+# newsroom's file lists a site's feeds together, so the next due ones are often one site's).
+SCAN_DUE = 100_000
+
+
+def claim_due(session: Session, at: datetime, limit: int = 500, lease_seconds: float = 120,
+              per_host: int | None = None) -> list[tuple[int, str]]:
     """(feed id, host) of the feeds due at `at`, claimed as claim_due_feeds does, in the
-    order they fell due: for a caller that orders several batches as one."""
+    order they fell due, at most `per_host` of one host: for a caller that orders several
+    batches as one."""
     due = session.execute(
         select(Feed.id, func.coalesce(Feed.current_url, Feed.url))
         .where(Feed.enabled.is_(True), Feed.in_file.is_(True),
                Feed.disabled_reason.is_(None), Feed.next_poll_at <= at)
-        .order_by(Feed.next_poll_at).limit(limit)
-        # PostgreSQL: rows another scheduler (or a sync) holds are left for the next tick
-        # instead of waited for. SQLite has no row locks and writes one at a time.
-        .with_for_update(skip_locked=True)).all()
-    if not due:
+        .order_by(Feed.next_poll_at, Feed.id)
+        .limit(limit if per_host is None else max(limit, SCAN_DUE))).all()
+    picked = _capped(((feed_id, urlsplit(url).hostname or "") for feed_id, url in due),
+                     limit, per_host)
+    if not picked:
         return []
+    ids = sorted(feed_id for feed_id, _ in picked)
+    # PostgreSQL: rows another scheduler (or a sync) holds are left for the next tick
+    # instead of waited for. SQLite has no row locks and writes one at a time.
+    free = session.scalars(select(Feed.id).where(Feed.id.in_(ids), Feed.next_poll_at <= at)
+                           .order_by(Feed.id).with_for_update(skip_locked=True)).all()
     # The poll itself sets the real next time; if its worker dies, the feed is due again
     # when the lease ends. A feed another scheduler claimed meanwhile fails the condition.
     lease = at + timedelta(seconds=lease_seconds)
     won = set(session.scalars(
-        update(Feed).where(Feed.id.in_([feed_id for feed_id, _ in due]), Feed.next_poll_at <= at)
+        update(Feed).where(Feed.id.in_(free), Feed.next_poll_at <= at)
         .values(next_poll_at=lease).returning(Feed.id)
-        .execution_options(synchronize_session=False)))
-    return [(feed_id, urlsplit(url).hostname or "") for feed_id, url in due if feed_id in won]
+        .execution_options(synchronize_session=False))) if free else set()
+    return [(feed_id, host) for feed_id, host in picked if feed_id in won]
+
+
+def _capped(due, limit: int, per_host: int | None) -> list[tuple[int, str]]:
+    """The first `limit` (id, host) pairs, at most `per_host` of each host."""
+    taken: dict[str, int] = {}
+    picked = []
+    for feed_id, host in due:
+        if per_host is not None and taken.get(host, 0) >= per_host:
+            continue
+        taken[host] = taken.get(host, 0) + 1
+        picked.append((feed_id, host))
+        if len(picked) >= limit:
+            break
+    return picked
 
 
 def hosts_in_turn(claimed: list[tuple[int, str]]) -> list[int]:
