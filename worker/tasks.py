@@ -66,9 +66,9 @@ def _after_fork(**_kwargs) -> None:
 @app.task(name="newsworker.tick", **DB_RETRY)
 def tick() -> int:
     """Beat's heartbeat: reload feeds.yaml if it changed, enqueue a poll per due feed."""
-    due = upkeep.due_feeds(context())
-    for feed_id in due:
-        poll.delay(feed_id)
+    due = upkeep.due_polls(context())
+    for feed_id, wait in due:
+        poll.apply_async((feed_id,), countdown=wait or None)
     return len(due)
 
 

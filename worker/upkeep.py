@@ -27,10 +27,19 @@ CLAIM_BATCH, MAX_QUEUED_POLLS = 500, 2000
 
 
 def due_feeds(ctx: Context) -> list[int]:
-    """Reload feeds.yaml if it changed, then claim the feeds due for a poll, as many as
-    keep io under MAX_QUEUED_POLLS waiting messages (the next tick takes the rest), in
-    an order that takes the hosts in turn, and no more of one host than it can answer
-    before the next tick (a poll that finds its host busy goes back to the queue)."""
+    """The ids of due_polls, in their order."""
+    return [feed_id for feed_id, _ in due_polls(ctx)]
+
+
+def due_polls(ctx: Context) -> list[tuple[int, float]]:
+    """Reload feeds.yaml if it changed, then claim the feeds due for a poll: (id, seconds
+    to wait before polling it).
+
+    As many as keep io under MAX_QUEUED_POLLS waiting messages (the next tick takes the
+    rest), no more of one host than it can answer before the next tick, in an order that
+    takes the hosts in turn; a host's n-th feed of the tick waits n per-host delays, so
+    that it finds its host free (a poll that finds it busy goes back to the queue).
+    """
     ctx.reload_feeds_if_changed()
     waiting = queue_depths(ctx.settings).get(IO_QUEUE)
     room = MAX_QUEUED_POLLS - waiting if waiting is not None else CLAIM_BATCH
@@ -40,9 +49,8 @@ def due_feeds(ctx: Context) -> list[int]:
         claimed = feeds.claim_due(session, repo.now(), limit=room,
                                   lease_seconds=ctx.settings.poll_lease_seconds,
                                   per_host=polls_per_host_per_tick(ctx.settings))
-    # The polls go out in this order: the whole tick round-robin over hosts, so that a
-    # batch made of one site's feeds does not queue them back to back.
-    return feeds.hosts_in_turn(claimed)
+    delay = ctx.settings.per_host_delay_seconds
+    return [(feed_id, turn * delay) for feed_id, turn in feeds.turns(claimed)]
 
 
 def polls_per_host_per_tick(settings) -> int | None:
@@ -50,7 +58,10 @@ def polls_per_host_per_tick(settings) -> int | None:
     delay = settings.per_host_delay_seconds
     if delay <= 0:
         return None
-    return max(1, int(settings.scheduler_tick_seconds / delay))
+    # The last of them waits (n - 1) delays: well inside the claim's lease, or the feed
+    # would be due again (and claimed twice) before its poll starts.
+    window = min(settings.scheduler_tick_seconds, settings.poll_lease_seconds / 2)
+    return max(1, int(window / delay))
 
 
 def sequence_events(ctx: Context) -> int:

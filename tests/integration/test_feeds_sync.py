@@ -162,13 +162,18 @@ def test_the_tick_loads_the_file_and_polls_hosts_in_turn(tmp_path, db_url):
     ctx = make_context(settings, path)
     per_host = upkeep.polls_per_host_per_tick(settings)  # 30 s between ticks, 1 s a request
     try:
-        due = upkeep.due_feeds(ctx)
+        polls = upkeep.due_polls(ctx)
         later = upkeep.due_feeds(ctx)  # the next tick: the next feeds of each host
     finally:
         ctx.close()
     with session_scope(db_url) as session:
         host_of = {f.id: urlsplit(f.url).hostname for f in session.scalars(select(Feed))}
     assert per_host == 30
+    due = [feed_id for feed_id, _ in polls]
+    waits: dict[str, list[float]] = {}
+    for feed_id, wait in polls:  # a host's n-th poll of the tick waits n delays
+        waits.setdefault(host_of[feed_id], []).append(wait)
+    assert all(w == [float(n) for n in range(per_host)] for w in waits.values())
     for tick in (due, later):  # no host gets more polls than it answers before the next
         hosts = [host_of[feed_id] for feed_id in tick]
         assert Counter(hosts) == {f"site{h}.test": per_host for h in range(4)}

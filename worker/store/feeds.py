@@ -186,12 +186,17 @@ def hosts_in_turn(claimed: list[tuple[int, str]]) -> list[int]:
     Two polls in a row then rarely go to one host, so none waits for the per-host delay
     while polls of other hosts are queued behind it.
     """
+    return [feed_id for feed_id, _ in turns(claimed)]
+
+
+def turns(claimed: list[tuple[int, str]]) -> list[tuple[int, int]]:
+    """(id, turn) in the order of hosts_in_turn; turn n is the host's n-th feed (from 0)."""
     rank: dict[str, int] = {}
     keyed = []
     for feed_id, host in claimed:
         rank[host] = rank.get(host, -1) + 1
         keyed.append((rank[host], host, feed_id))
-    return [feed_id for _, _, feed_id in sorted(keyed)]
+    return [(feed_id, turn) for turn, _, feed_id in sorted(keyed)]
 
 
 @dataclass(frozen=True)
