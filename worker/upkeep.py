@@ -26,11 +26,6 @@ NEXT_STEP = {"discovered": "fetch", "fetched": "fetch", "extracted": "annotate"}
 CLAIM_BATCH, MAX_QUEUED_POLLS = 500, 2000
 
 
-def due_feeds(ctx: Context) -> list[int]:
-    """The ids of due_polls, in their order."""
-    return [feed_id for feed_id, _ in due_polls(ctx)]
-
-
 def due_polls(ctx: Context) -> list[tuple[int, float]]:
     """Reload feeds.yaml if it changed, then claim the feeds due for a poll: (id, seconds
     to wait before polling it).

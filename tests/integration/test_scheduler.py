@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
@@ -36,6 +37,10 @@ def test_two_schedulers_claim_each_due_feed_once(db_url):
     both = claims[0] + claims[1]
     assert sorted(both) == sorted(set(both))  # nobody polled twice
     assert len(both) == 300  # and every due feed was polled
+    with session_scope(db_url) as session:  # each claim's lease still runs
+        assert feed_store.claim_due_feeds(session, repo.now(), limit=500) == []
+        lease_ends = session.scalars(select(Feed.next_poll_at)).all()
+    assert min(lease_ends) > repo.now() + timedelta(seconds=60)
     with session_scope(db_url) as session:
         session.execute(update(Feed).values(next_poll_at=repo.now()))
     with session_scope(db_url) as session:
