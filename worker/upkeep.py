@@ -20,32 +20,39 @@ log = logging.getLogger(__name__)
 NEXT_STEP = {"discovered": "fetch", "fetched": "fetch", "extracted": "annotate"}
 
 
-# Thousands of feeds due at once: a tick claims batches while the io queue has room. A
-# poll that waits in the queue longer than its claim's lease would be claimed again and
-# polled twice (a bench run without this bound queued 46,000 polls for 10,000 feeds).
-CLAIM_BATCH, MAX_QUEUED_POLLS = 500, 2000
+# Thousands of feeds due at once: a tick claims polls while fewer than MAX_POLLS_AHEAD
+# are ahead of the workers. A poll that waits longer than its claim's lease would be
+# claimed again and polled twice (a bench run without this bound queued 46,000 polls for
+# 10,000 feeds; one that counted only the io queue, not the polls a worker holds for
+# their host's turn, polled 5 % of 100,000 feeds twice).
+MAX_POLLS_AHEAD = 2000
 
 
 def due_polls(ctx: Context) -> list[tuple[int, float]]:
     """Reload feeds.yaml if it changed, then claim the feeds due for a poll: (id, seconds
     to wait before polling it).
 
-    As many as keep io under MAX_QUEUED_POLLS waiting messages (the next tick takes the
-    rest), no more of one host than it can answer before the next tick, in an order that
-    takes the hosts in turn; a host's n-th feed of the tick waits n per-host delays, so
-    that it finds its host free (a poll that finds it busy goes back to the queue).
+    As many as keep the work ahead of the workers under MAX_POLLS_AHEAD (the next tick
+    takes the rest), no more of one host than it can answer before the next tick, in an
+    order that takes the hosts in turn. A feed waits one per-host delay for each poll of
+    its host ahead of it, so that it finds its host free (a poll that finds it busy goes
+    back to the queue).
     """
     ctx.reload_feeds_if_changed()
     waiting = queue_depths(ctx.settings).get(IO_QUEUE)
-    room = MAX_QUEUED_POLLS - waiting if waiting is not None else CLAIM_BATCH
-    if room <= 0:
-        return []
+    at = repo.now()
     with session_scope(ctx.db) as session:
-        claimed = feeds.claim_due(session, repo.now(), limit=room,
+        # The io queue holds fetches too, and polls the workers hold for later are not
+        # in it: the larger of the two counts what is ahead.
+        ahead = max(waiting or 0, feeds.polls_in_flight(session, at))
+        room = MAX_POLLS_AHEAD - ahead
+        if room <= 0:
+            return []
+        claimed = feeds.claim_due(session, at, limit=room,
                                   lease_seconds=ctx.settings.poll_lease_seconds,
                                   per_host=polls_per_host_per_tick(ctx.settings))
     delay = ctx.settings.per_host_delay_seconds
-    return [(feed_id, turn * delay) for feed_id, turn in feeds.turns(claimed)]
+    return [(feed_id, turn * delay) for feed_id, turn in claimed]
 
 
 def polls_per_host_per_tick(settings) -> int | None:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 
 from worker.feeds.file import FeedSpec
+from worker.http import Fetched
 from worker.store import feeds as feed_store
 from worker.store import repo
 from worker.store.db import session_scope
@@ -107,9 +108,13 @@ def test_a_tick_takes_the_hosts_in_turn(db_url):
     specs = [FeedSpec(name=f"Flux {h}-{i}", url=f"http://site{h}.test/f/{i}.rss")
              for h in range(3) for i in range(100)]
     sync(db_url, specs)
-    with session_scope(db_url) as session:  # one host moved elsewhere by a redirect
-        session.execute(update(Feed).where(Feed.url.like("http://site2.test/%"))
-                        .values(current_url="http://ailleurs.test/f.rss"))
+    with session_scope(db_url) as session:  # one host moved elsewhere by a 301
+        moved = Fetched(url="http://ailleurs.test/f.rss", status=304, body=b"", headers={},
+                        elapsed=0.0, permanent_redirect="http://ailleurs.test/f.rss")
+        stamp = repo.now()
+        for feed_id in session.scalars(select(Feed.id).where(Feed.url.like("http://site2.%"))):
+            feed_store.record_success(session, feed_id, fetched=moved, started=stamp,
+                                      interval=900, next_poll=stamp, changed=False)
     claimed = claim(db_url, 300)
     with session_scope(db_url) as session:
         by_id = {f.id: urlsplit(f.current_url or f.url).hostname
@@ -120,31 +125,45 @@ def test_a_tick_takes_the_hosts_in_turn(db_url):
     assert set(hosts[:3]) == {"site0.test", "site1.test", "ailleurs.test"}
 
 
-def test_the_tick_loads_the_file_and_polls_hosts_in_turn(tmp_path, db_url):
-    from worker import upkeep
+def finish_polls(db_url: str, ids) -> None:
+    """What each poll does when it records its outcome: its lease ends."""
+    with session_scope(db_url) as session:
+        session.execute(update(Feed).where(Feed.id.in_(list(ids))).values(leased_until=None))
+
+
+def tick_context(tmp_path, db_url: str, lines: list[str], **settings):
     from worker.context import make_context
     from worker.settings import Settings
     from worker.store.migrate import upgrade
 
     upgrade(db_url)
     path = tmp_path / "feeds.yaml"
-    lines = ["feeds:"]
+    path.write_text("\n".join(["feeds:", *lines]) + "\n", encoding="utf-8")
+    return make_context(Settings(data_dir=tmp_path / "var", database_url=db_url,
+                                 _env_file=None, **settings), path)
+
+
+def test_the_tick_loads_the_file_and_polls_hosts_in_turn(tmp_path, db_url):
+    from worker import upkeep
+
+    lines = []
     for h in range(4):  # listed host by host, as a newsroom pastes a site's feeds
         for i in range(150):
             lines += [f"  - name: Flux {h}-{i}", f"    url: https://site{h}.test/f/{i}.rss"]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    settings = Settings(data_dir=tmp_path / "var", database_url=db_url, _env_file=None,
-                        per_host_delay_seconds=1.0, scheduler_tick_seconds=30)
-    ctx = make_context(settings, path)
-    per_host = upkeep.polls_per_host_per_tick(settings)  # 30 s between ticks, 1 s a request
+    ctx = tick_context(tmp_path, db_url, lines, per_host_delay_seconds=1.0,
+                       scheduler_tick_seconds=30)
+    per_host = upkeep.polls_per_host_per_tick(ctx.settings)  # 30 s between ticks, 1 s each
     try:
         polls = upkeep.due_polls(ctx)
+        # Right away, every host still has its 30 polls ahead: nothing more for them.
+        busy = upkeep.due_polls(ctx)
+        finish_polls(db_url, [feed_id for feed_id, _ in polls])
         later = [i for i, _ in upkeep.due_polls(ctx)]  # the next tick: each host's next
     finally:
         ctx.close()
     with session_scope(db_url) as session:
         host_of = {f.id: urlsplit(f.url).hostname for f in session.scalars(select(Feed))}
-    assert per_host == 30
+    assert per_host == 30 and busy == []
     due = [feed_id for feed_id, _ in polls]
     waits: dict[str, list[float]] = {}
     for feed_id, wait in polls:  # a host's n-th poll of the tick waits n delays
@@ -155,3 +174,65 @@ def test_the_tick_loads_the_file_and_polls_hosts_in_turn(tmp_path, db_url):
         assert Counter(hosts) == {f"site{h}.test": per_host for h in range(4)}
         assert all(a != b for a, b in zip(hosts, hosts[1:], strict=False))
     assert not set(due) & set(later)  # claimed once, leases running
+
+
+def test_a_host_with_polls_in_flight_waits_behind_them(tmp_path, db_url):
+    from worker import upkeep
+
+    lines = [f"  - name: Flux {i}\n    url: https://site{i % 2}.test/f/{i}.rss"
+             for i in range(40)]
+    ctx = tick_context(tmp_path, db_url, lines, per_host_delay_seconds=2.0,
+                       scheduler_tick_seconds=10)
+    try:
+        first = upkeep.due_polls(ctx)  # 5 a host: 10 s between ticks, 2 s a request
+        finish_polls(db_url, [feed_id for feed_id, _ in first[:2]])  # site0's and site1's first
+        second = upkeep.due_polls(ctx)
+    finally:
+        ctx.close()
+    assert sorted(wait for _, wait in first) == [0, 0, 2, 2, 4, 4, 6, 6, 8, 8]
+    # Each host has 4 polls still ahead: one more each, after them.
+    assert sorted(wait for _, wait in second) == [8.0, 8.0]
+    assert not {i for i, _ in first} & {i for i, _ in second}
+
+
+def test_the_tick_stops_claiming_while_the_workers_hold_enough_polls(tmp_path, db_url):
+    from worker import upkeep
+
+    count = upkeep.MAX_POLLS_AHEAD + 300
+    lines = [f"  - name: Flux {i}\n    url: https://site{i % 50}.test/f/{i}.rss"
+             for i in range(count)]
+    ctx = tick_context(tmp_path, db_url, lines, per_host_delay_seconds=0)
+    try:
+        first = upkeep.due_polls(ctx)
+        held = upkeep.due_polls(ctx)  # the io queue is empty, but the polls are not done
+        finish_polls(db_url, [feed_id for feed_id, _ in first[:100]])
+        then = upkeep.due_polls(ctx)
+    finally:
+        ctx.close()
+    assert len(first) == upkeep.MAX_POLLS_AHEAD and held == []
+    assert len(then) == 100 and not {i for i, _ in first} & {i for i, _ in then}
+
+
+def test_upgrade_gives_stored_feeds_their_host(db_url):
+    """Migration 0008 fills the host of feeds stored before it, a redirect's if any."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from worker.store.migrate import alembic_config, upgrade
+
+    upgrade(db_url)
+    command.downgrade(alembic_config(db_url), "0007")  # as a store made before 0008
+    with session_scope(db_url) as session:
+        session.execute(text(
+            "INSERT INTO feeds (url, current_url, name, enabled, in_file, interval_seconds, "
+            "tags, strip_params, respect_robots, adaptive, consecutive_failures, "
+            "poll_attempts, created_at, updated_at) VALUES "
+            "('https://Www.Exemple.fr/rss', NULL, 'A', true, true, 900, '[]', '[]', true, "
+            "false, 0, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+            "('https://ancien.fr/rss', 'https://nouveau.fr/rss', 'B', true, true, 900, '[]', "
+            "'[]', true, false, 0, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+    upgrade(db_url)
+    with session_scope(db_url) as session:
+        hosts = dict(session.execute(text("SELECT name, host FROM feeds")).all())
+        leases = session.scalars(text("SELECT leased_until FROM feeds")).all()
+    assert hosts == {"A": "www.exemple.fr", "B": "nouveau.fr"} and leases == [None, None]

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import Text, case, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from worker.store.models import Failure, Feed, Poll
+from worker.store.models import Failure, Feed, Poll, feed_host
 from worker.store.repo import insert_for, now
 
 # The feeds.yaml fields a row keeps: a sync writes a row only when one of them differs.
@@ -97,8 +96,8 @@ def sync_feeds(session: Session, specs, remove_missing: bool = True) -> dict[str
         known = stored.get(url)
         if known and known[1] and known[2] == tuple(fields.values()):
             continue
-        rows.append(dict(url=url, created_at=stamp, next_poll_at=stamp, updated_at=stamp,
-                         in_file=True, **fields))
+        rows.append(dict(url=url, host=feed_host(url), created_at=stamp, next_poll_at=stamp,
+                         updated_at=stamp, in_file=True, **fields))
     if rows:
         _write_feeds(session, rows)
     missing = [] if not remove_missing else sorted(
@@ -127,30 +126,21 @@ def claim_due_feeds(session: Session, at: datetime, limit: int = 500,
 
     The conditional update means two schedulers racing for one feed get it once.
     """
-    return hosts_in_turn(claim_due(session, at, limit, lease_seconds, per_host))
-
-
-# How many due feeds a claim looks through to fill its batch when hosts are capped (a
-# newsroom's file lists a site's feeds together, so the next due ones are often one site's).
-SCAN_DUE = 100_000
+    return [feed_id for feed_id, _ in claim_due(session, at, limit, lease_seconds, per_host)]
 
 
 def claim_due(session: Session, at: datetime, limit: int = 500, lease_seconds: float = 120,
-              per_host: int | None = None) -> list[tuple[int, str]]:
-    """(feed id, host) of the feeds due at `at`, claimed as claim_due_feeds does, in the
-    order they fell due, at most `per_host` of one host: for a caller that orders several
-    batches as one."""
-    due = session.execute(
-        select(Feed.id, func.coalesce(Feed.current_url, Feed.url))
-        .where(Feed.enabled.is_(True), Feed.in_file.is_(True),
-               Feed.disabled_reason.is_(None), Feed.next_poll_at <= at)
-        .order_by(Feed.next_poll_at, Feed.id)
-        .limit(limit if per_host is None else max(limit, SCAN_DUE))).all()
-    picked = _capped(((feed_id, urlsplit(url).hostname or "") for feed_id, url in due),
-                     limit, per_host)
-    if not picked:
+              per_host: int | None = None) -> list[tuple[int, int]]:
+    """(feed id, turn) of the feeds due at `at`, claimed, hosts in turn: the turn is the
+    number of polls of its host in flight or claimed before it in this batch.
+
+    The first `limit` in the order they fell due, at most `per_host` of one host counting
+    the polls already in flight there.
+    """
+    due = _due_with_turns(session, at, limit, per_host)
+    if not due:
         return []
-    ids = sorted(feed_id for feed_id, _ in picked)
+    ids = sorted(feed_id for feed_id, _, _ in due)
     # PostgreSQL: rows another scheduler (or a sync) holds are left for the next tick
     # instead of waited for. SQLite has no row locks and writes one at a time.
     free = session.scalars(select(Feed.id).where(Feed.id.in_(ids), Feed.next_poll_at <= at)
@@ -160,43 +150,49 @@ def claim_due(session: Session, at: datetime, limit: int = 500, lease_seconds: f
     lease = at + timedelta(seconds=lease_seconds)
     won = set(session.scalars(
         update(Feed).where(Feed.id.in_(free), Feed.next_poll_at <= at)
-        .values(next_poll_at=lease).returning(Feed.id)
+        .values(next_poll_at=lease, leased_until=lease).returning(Feed.id)
         .execution_options(synchronize_session=False))) if free else set()
-    return [(feed_id, host) for feed_id, host in picked if feed_id in won]
+    return [(feed_id, turn) for turn, _, feed_id in
+            sorted((turn, host, feed_id) for feed_id, host, turn in due if feed_id in won)]
 
 
-def _capped(due, limit: int, per_host: int | None) -> list[tuple[int, str]]:
-    """The first `limit` (id, host) pairs, at most `per_host` of each host."""
-    taken: dict[str, int] = {}
-    picked = []
-    for feed_id, host in due:
-        if per_host is not None and taken.get(host, 0) >= per_host:
-            continue
-        taken[host] = taken.get(host, 0) + 1
-        picked.append((feed_id, host))
-        if len(picked) >= limit:
-            break
-    return picked
+def _due(at: datetime):
+    return (Feed.enabled.is_(True), Feed.in_file.is_(True), Feed.disabled_reason.is_(None),
+            Feed.next_poll_at <= at)
 
 
-def hosts_in_turn(claimed: list[tuple[int, str]]) -> list[int]:
-    """The ids of (id, host) pairs round-robin over the hosts: the first feed of every
-    host, then the second...
+def _due_with_turns(session: Session, at: datetime, limit: int,
+                    per_host: int | None) -> list[tuple[int, str, int]]:
+    """(id, host, turn) of the first `limit` due feeds, `per_host` at most of a host."""
+    host = Feed.host
+    if per_host is None:  # no cap: the first due, turns counted within the batch
+        rows = session.execute(select(Feed.id, host).where(*_due(at))
+                               .order_by(Feed.next_poll_at, Feed.id).limit(limit)).all()
+        rank: dict[str, int] = {}
+        turns = []
+        for feed_id, feed_host in rows:
+            rank[feed_host] = rank.get(feed_host, -1) + 1
+            turns.append((feed_id, feed_host, rank[feed_host]))
+        return turns
+    # One query in the database: each due feed's rank within its host, plus the polls
+    # of that host still in flight, against the cap. Nothing crosses to Python but the
+    # batch, however many feeds are due.
+    due = select(Feed.id, host.label("host"), Feed.next_poll_at, func.row_number().over(
+        partition_by=host, order_by=(Feed.next_poll_at, Feed.id)).label("rank")) \
+        .where(*_due(at)).subquery("due")
+    busy = select(host.label("host"), func.count().label("polls")) \
+        .where(Feed.leased_until > at).group_by(host).subquery("busy")
+    turn = due.c.rank - 1 + func.coalesce(busy.c.polls, 0)
+    return [tuple(row) for row in session.execute(
+        select(due.c.id, due.c.host, turn).select_from(
+            due.outerjoin(busy, busy.c.host == due.c.host))
+        .where(turn < per_host).order_by(due.c.next_poll_at, due.c.id).limit(limit))]
 
-    Two polls in a row then rarely go to one host, so none waits for the per-host delay
-    while polls of other hosts are queued behind it.
-    """
-    return [feed_id for feed_id, _ in turns(claimed)]
 
-
-def turns(claimed: list[tuple[int, str]]) -> list[tuple[int, int]]:
-    """(id, turn) in the order of hosts_in_turn; turn n is the host's n-th feed (from 0)."""
-    rank: dict[str, int] = {}
-    keyed = []
-    for feed_id, host in claimed:
-        rank[host] = rank.get(host, -1) + 1
-        keyed.append((rank[host], host, feed_id))
-    return [(feed_id, turn) for turn, _, feed_id in sorted(keyed)]
+def polls_in_flight(session: Session, at: datetime) -> int:
+    """Polls claimed and not finished: queued, held for their host's turn, or running."""
+    return session.scalar(select(func.count()).select_from(Feed)
+                          .where(Feed.leased_until > at))
 
 
 @dataclass(frozen=True)
@@ -246,7 +242,7 @@ def give_back_poll(session: Session, feed_id: int, lease_until: datetime) -> Non
         update(Feed).where(Feed.id == feed_id)
         .values(poll_attempts=case((Feed.poll_attempts > 0, Feed.poll_attempts - 1),
                                    else_=0),
-                next_poll_at=lease_until))
+                next_poll_at=lease_until, leased_until=lease_until))
 
 
 def new_entries_per_hour(session: Session, feed_id: int, since: datetime) -> float | None:
@@ -270,13 +266,14 @@ def record_success(session: Session, feed_id: int, *, fetched, started: datetime
     """
     values: dict = dict(last_polled_at=started, last_success_at=started,
                         last_status=fetched.status, last_error=None,
-                        consecutive_failures=0, poll_attempts=0,
+                        consecutive_failures=0, poll_attempts=0, leased_until=None,
                         effective_interval=interval, next_poll_at=next_poll)
     if changed:  # a 304 keeps the validators it was asked with
         values.update(etag=fetched.headers.get("etag"),
                       last_modified=fetched.headers.get("last-modified"))
     if fetched.permanent_redirect:
-        values["current_url"] = fetched.permanent_redirect
+        values.update(current_url=fetched.permanent_redirect,
+                      host=feed_host(fetched.permanent_redirect))
     session.connection().execute(update(Feed).where(Feed.id == feed_id).values(**values))
 
 
@@ -286,7 +283,7 @@ def record_failure(session: Session, feed_id: int, *, started: datetime, status:
     """The poll failed: count it, back the feed off, file a dead letter if asked."""
     feed = session.get(Feed, feed_id)
     feed.consecutive_failures += 1
-    feed.poll_attempts = 0
+    feed.poll_attempts, feed.leased_until = 0, None
     feed.last_polled_at, feed.last_status, feed.last_error = started, status, message
     feed.next_poll_at = next_poll(feed)
     if disable:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import (
     JSON,
@@ -49,8 +50,19 @@ class Base(DeclarativeBase):
     pass
 
 
+def feed_host(url: str | None) -> str:
+    """The host part of a feed URL, as the tick groups polls ('' if it has none)."""
+    return (urlsplit(url).hostname or "") if url else ""
+
+
+def _feed_host(context) -> str:
+    return feed_host(context.get_current_parameters().get("url"))
+
+
 class Feed(Base):
     __tablename__ = "feeds"
+    # The tick's claim: due feeds of each host in due order.
+    __table_args__ = (Index("ix_feeds_host_due", "host", "next_poll_at", "id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     url: Mapped[str] = mapped_column(Text, unique=True)
     name: Mapped[str] = mapped_column(Text)
@@ -69,6 +81,11 @@ class Feed(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     next_poll_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
+    # The host polls go to (of current_url, else url): the tick caps polls per host.
+    host: Mapped[str] = mapped_column(Text, default=_feed_host, server_default="")
+    # Set while a poll is claimed and not finished (queued, waiting for its host's turn,
+    # running), cleared when it records its outcome; a dead worker's lease simply ends.
+    leased_until: Mapped[datetime | None] = mapped_column(Stamp, index=True)
     last_polled_at: Mapped[datetime | None] = mapped_column(Stamp)
     last_success_at: Mapped[datetime | None] = mapped_column(Stamp)
     last_status: Mapped[int | None] = mapped_column(Integer)
