@@ -23,6 +23,9 @@ import sqlalchemy as sa
 HOSTS = [f"127.0.{1 + h // 250}.{1 + h % 250}" for h in range(1000)]
 ETAG = '"v1"'
 FULL_EVERY = 20  # one feed in 20 answers 200 (no ETag) with already stored entries
+# The io worker as docker-compose.yml runs it: polls mostly wait (on the network, on a
+# host's turn), so it runs more processes than there are cores.
+IO_CONCURRENCY = os.environ.get("BENCH_FEEDS_IO_CONCURRENCY", "16")
 ENTRIES = 10
 
 
@@ -203,7 +206,7 @@ def cycle(newsworker: str, env: dict, db_url: str, folder: Path, count: int,
                                     stderr=subprocess.STDOUT, start_new_session=True)
              for name, args in (("beat", ["--role", "beat"]),
                                 ("worker-io", ["--role", "worker", "--queues", "io",
-                                               "--concurrency", "4"]))}
+                                               "--concurrency", IO_CONCURRENCY]))}
     done, cpu, at_first_poll = 0, {}, None
     try:
         with meter.engine.connect() as conn:

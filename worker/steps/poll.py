@@ -14,7 +14,7 @@ from worker.feeds.parse import parse_feed
 from worker.feeds.schedule import adaptive_interval, next_poll_at
 from worker.http import FEED_TYPES
 from worker.store import feeds, repo
-from worker.store.db import session_scope
+from worker.store.db import lazy_commit_scope
 
 log = logging.getLogger(__name__)
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
@@ -44,7 +44,7 @@ def run(ctx: Context, feed_id: int) -> PollResult:
 
 
 def _poll(ctx: Context, feed_id: int) -> PollResult:
-    with session_scope(ctx.db) as session:
+    with lazy_commit_scope(ctx.db) as session:
         claim = feeds.claim_poll(session, feed_id)
     if claim is None:
         return PollResult(feed_id, "failed", error="unknown feed")
@@ -68,7 +68,7 @@ def _poll(ctx: Context, feed_id: int) -> PollResult:
         return _failed(ctx, claim, started, clock, exc)
     except FeedError as exc:
         return _failed(ctx, claim, started, clock, exc)
-    with session_scope(ctx.db) as session:
+    with lazy_commit_scope(ctx.db) as session:
         new_ids = _record_entries(session, claim, parsed.entries) if parsed else []
         interval = _interval(ctx, session, claim, started)
         feeds.record_success(session, feed_id, fetched=fetched, started=started,
@@ -128,7 +128,7 @@ def _postponed(ctx: Context, claim: feeds.PollClaim, exc: FetchError) -> PollRes
     stays claimed past the turn (plus the usual lease) for the poll that comes back then."""
     wait = exc.retry_after or 0.0
     lease_until = repo.now() + timedelta(seconds=wait + ctx.settings.poll_lease_seconds)
-    with session_scope(ctx.db) as session:
+    with lazy_commit_scope(ctx.db) as session:
         feeds.give_back_poll(session, claim.feed_id, lease_until)
     log.info("feed poll postponed %.2f s: %s", wait, exc)
     return PollResult(claim.feed_id, "postponed", error=str(exc), retry_after=wait)
@@ -143,7 +143,7 @@ def _failed(ctx: Context, claim: feeds.PollClaim, started: datetime, clock: floa
         return next_poll_at(started, feed.effective_interval or feed.interval_seconds,
                             feed.consecutive_failures, getattr(exc, "retry_after", None))
 
-    with session_scope(ctx.db) as session:
+    with lazy_commit_scope(ctx.db) as session:
         # 410: the publisher retired this feed.
         feeds.record_failure(session, claim.feed_id, started=started, status=status,
                              reason=reason, message=str(exc), next_poll=backoff,
