@@ -37,7 +37,10 @@ def get_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # No ping before each checkout: it was a round trip per transaction (two per feed
+    # poll). A connection the server dropped fails its statement instead; SQLAlchemy then
+    # discards the pool, and the task is retried (DB_RETRY in worker/tasks.py).
+    return create_engine(url, pool_size=5, max_overflow=5)
 
 
 @lru_cache(maxsize=8)
