@@ -14,7 +14,7 @@ from worker.feeds.parse import parse_feed
 from worker.feeds.schedule import adaptive_interval, next_poll_at
 from worker.http import FEED_TYPES
 from worker.store import feeds, repo
-from worker.store.db import lazy_commit_scope
+from worker.store.db import bookkeeping, session_scope
 
 log = logging.getLogger(__name__)
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
@@ -44,8 +44,8 @@ def run(ctx: Context, feed_id: int) -> PollResult:
 
 
 def _poll(ctx: Context, feed_id: int) -> PollResult:
-    with lazy_commit_scope(ctx.db) as session:
-        claim = feeds.claim_poll(session, feed_id)
+    with bookkeeping(ctx.db) as conn:
+        claim = feeds.claim_poll(conn, feed_id)
     if claim is None:
         return PollResult(feed_id, "failed", error="unknown feed")
     started, clock = repo.now(), time.monotonic()
@@ -68,24 +68,34 @@ def _poll(ctx: Context, feed_id: int) -> PollResult:
         return _failed(ctx, claim, started, clock, exc)
     except FeedError as exc:
         return _failed(ctx, claim, started, clock, exc)
-    with lazy_commit_scope(ctx.db) as session:
-        new_ids = _record_entries(session, claim, parsed.entries) if parsed else []
-        interval = _interval(ctx, session, claim, started)
-        feeds.record_success(session, feed_id, fetched=fetched, started=started,
-                             interval=interval, next_poll=next_poll_at(started, interval),
-                             changed=parsed is not None)
-        outcome = "not_modified" if parsed is None else "ok"
-        feeds.record_poll(session, feed_id, started=started,
-                          duration_ms=int((time.monotonic() - clock) * 1000),
-                          status=fetched.status, outcome=outcome,
-                          entries=len(parsed.entries) if parsed else 0,
-                          new_entries=len(new_ids),
-                          skipped=sum(parsed.skipped.values()) if parsed else 0)
+    if parsed is None:  # 304, most polls: the feed's row and the poll's, no transaction
+        with bookkeeping(ctx.db) as conn:
+            new_ids = _record_outcome(ctx, conn, claim, fetched, started, clock, parsed)
+    else:
+        with session_scope(ctx.db) as session:
+            new_ids = _record_outcome(ctx, session, claim, fetched, started, clock, parsed)
+    outcome = "not_modified" if parsed is None else "ok"
     if parsed is not None and parsed.skipped:
         log.info("skipped entries by reason: %s", parsed.skipped)  # e.g. no_link, over_limit
     log.info("polled feed: %s, %d new", outcome, len(new_ids),
              extra={"outcome": outcome, "new_entries": len(new_ids)})
     return PollResult(feed_id, outcome, new_ids)
+
+
+def _record_outcome(ctx: Context, bind, claim: feeds.PollClaim, fetched, started: datetime,
+                    clock: float, parsed) -> list[int]:
+    """Store the new entries (if any), the feed's validators and next poll, the poll."""
+    new_ids = _record_entries(bind, claim, parsed.entries) if parsed else []
+    interval = _interval(ctx, bind, claim, started)
+    feeds.record_success(bind, claim.feed_id, fetched=fetched, started=started,
+                         interval=interval, next_poll=next_poll_at(started, interval),
+                         changed=parsed is not None)
+    feeds.record_poll(bind, claim.feed_id, started=started,
+                      duration_ms=int((time.monotonic() - clock) * 1000),
+                      status=fetched.status, outcome="ok" if parsed else "not_modified",
+                      entries=len(parsed.entries) if parsed else 0, new_entries=len(new_ids),
+                      skipped=sum(parsed.skipped.values()) if parsed else 0)
+    return new_ids
 
 
 def _record_entries(session, claim: feeds.PollClaim, entries) -> list[int]:
@@ -128,8 +138,8 @@ def _postponed(ctx: Context, claim: feeds.PollClaim, exc: FetchError) -> PollRes
     stays claimed past the turn (plus the usual lease) for the poll that comes back then."""
     wait = exc.retry_after or 0.0
     lease_until = repo.now() + timedelta(seconds=wait + ctx.settings.poll_lease_seconds)
-    with lazy_commit_scope(ctx.db) as session:
-        feeds.give_back_poll(session, claim.feed_id, lease_until)
+    with bookkeeping(ctx.db) as conn:
+        feeds.give_back_poll(conn, claim.feed_id, lease_until)
     log.info("feed poll postponed %.2f s: %s", wait, exc)
     return PollResult(claim.feed_id, "postponed", error=str(exc), retry_after=wait)
 
@@ -143,7 +153,7 @@ def _failed(ctx: Context, claim: feeds.PollClaim, started: datetime, clock: floa
         return next_poll_at(started, feed.effective_interval or feed.interval_seconds,
                             feed.consecutive_failures, getattr(exc, "retry_after", None))
 
-    with lazy_commit_scope(ctx.db) as session:
+    with session_scope(ctx.db) as session:
         # 410: the publisher retired this feed.
         feeds.record_failure(session, claim.feed_id, started=started, status=status,
                              reason=reason, message=str(exc), next_poll=backoff,

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -62,26 +62,36 @@ def session_scope(url: str) -> Iterator[Session]:
         session.close()
 
 
-@contextmanager
-def lazy_commit_scope(url: str) -> Iterator[Session]:
-    """session_scope for bookkeeping that a later run redoes (a poll's claim and outcome):
-    on PostgreSQL its commit returns without waiting for the disk.
+@lru_cache(maxsize=8)
+def _bookkeeping_engine(url: str) -> Engine:
+    return create_engine(url, pool_size=5, max_overflow=5, isolation_level="AUTOCOMMIT",
+                         connect_args={"options": "-c synchronous_commit=off"})
 
-    A server crash may lose the last such commits (never corrupt anything): the feed is
-    then polled again. Each wait is an fsync, about 3 ms here, twice a poll. Any later
-    ordinary commit flushes the log up to it, so events it put in the outbox are durable
-    before the commit that gives them their seq.
+
+@contextmanager
+def bookkeeping(url: str) -> Iterator[Connection]:
+    """A connection for one-statement records that a later run redoes if they are lost (a
+    feed poll's claim and outcome): the poll path most feeds take, a 304, costs three
+    round trips instead of nine.
+
+    On PostgreSQL each statement commits on its own (no BEGIN, no COMMIT) and without
+    waiting for the disk (an fsync, about 3 ms here). A server crash may lose the last
+    of them, never corrupt anything: the feed is polled again. Nothing that puts events
+    in the change feed goes through here. On SQLite: one ordinary transaction.
     """
-    with session_scope(url) as session:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SET LOCAL synchronous_commit = off"))
-        yield session
+    if url.startswith("sqlite"):
+        with get_engine(url).begin() as conn:
+            yield conn
+    else:
+        with _bookkeeping_engine(url).connect() as conn:
+            yield conn
 
 
 def dispose_all() -> None:
     """Forget engines and sessions (after a fork, or when a test swaps databases)."""
     _factory.cache_clear()
     get_engine.cache_clear()
+    _bookkeeping_engine.cache_clear()
 
 
 def insert_many(bind, stmt, rows: list[dict]) -> None:

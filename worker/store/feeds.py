@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Text, case, cast, func, insert, select, update
+from sqlalchemy import Connection, Text, case, cast, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from worker.store.models import Failure, Feed, Poll, feed_host
@@ -212,13 +212,17 @@ class PollClaim:
     effective_interval: int | None = None
 
 
-def claim_poll(session: Session, feed_id: int) -> PollClaim | None:
+def _connection(bind: Session | Connection) -> Connection:
+    return bind.connection() if isinstance(bind, Session) else bind
+
+
+def claim_poll(bind: Session | Connection, feed_id: int) -> PollClaim | None:
     """Count a poll attempt on the feed and read what the poll needs; None if no such feed.
 
     One statement (UPDATE ... RETURNING). The count is reset when the poll records its
     outcome: a count that keeps growing means polls that never finish (a killed worker).
     """
-    row = session.connection().execute(
+    row = _connection(bind).execute(
         update(Feed).where(Feed.id == feed_id)
         .values(poll_attempts=Feed.poll_attempts + 1)
         .returning(Feed.url, Feed.current_url, Feed.etag, Feed.last_modified,
@@ -232,13 +236,13 @@ def claim_poll(session: Session, feed_id: int) -> PollClaim | None:
                      row.interval_seconds, row.effective_interval)
 
 
-def give_back_poll(session: Session, feed_id: int, lease_until: datetime) -> None:
+def give_back_poll(bind: Session | Connection, feed_id: int, lease_until: datetime) -> None:
     """Uncount the attempt: the host's turn has not come, the feed is not at fault.
 
     The feed stays claimed until `lease_until` (its re-queued poll comes before), so the
     scheduler does not send a second poll meanwhile.
     """
-    session.connection().execute(
+    _connection(bind).execute(
         update(Feed).where(Feed.id == feed_id)
         .values(poll_attempts=case((Feed.poll_attempts > 0, Feed.poll_attempts - 1),
                                    else_=0),
@@ -258,7 +262,7 @@ def new_entries_per_hour(session: Session, feed_id: int, since: datetime) -> flo
     return total / hours
 
 
-def record_success(session: Session, feed_id: int, *, fetched, started: datetime,
+def record_success(bind: Session | Connection, feed_id: int, *, fetched, started: datetime,
                    interval: int, next_poll: datetime, changed: bool) -> None:
     """The feed answered: keep its validators and redirect, reset its failure counts.
 
@@ -274,7 +278,7 @@ def record_success(session: Session, feed_id: int, *, fetched, started: datetime
     if fetched.permanent_redirect:
         values.update(current_url=fetched.permanent_redirect,
                       host=feed_host(fetched.permanent_redirect))
-    session.connection().execute(update(Feed).where(Feed.id == feed_id).values(**values))
+    _connection(bind).execute(update(Feed).where(Feed.id == feed_id).values(**values))
 
 
 def record_failure(session: Session, feed_id: int, *, started: datetime, status: int | None,
@@ -294,10 +298,10 @@ def record_failure(session: Session, feed_id: int, *, started: datetime, status:
     return feed
 
 
-def record_poll(session: Session, feed_id: int, *, started: datetime, duration_ms: int,
+def record_poll(bind: Session | Connection, feed_id: int, *, started: datetime, duration_ms: int,
                 status: int | None, outcome: str, entries: int = 0, new_entries: int = 0,
                 skipped: int = 0, error: str | None = None) -> None:
-    session.connection().execute(insert(Poll).values(
+    _connection(bind).execute(insert(Poll).values(
         feed_id=feed_id, started_at=started, duration_ms=duration_ms, status_code=status,
         outcome=outcome, entries=entries, new_entries=new_entries, skipped_entries=skipped,
         error=error))
