@@ -24,6 +24,7 @@ ROUTES = {
     "newsworker.sweep": {"queue": CONTROL_QUEUE},
     "newsworker.retention": {"queue": CONTROL_QUEUE},
     "newsworker.poll_feed": {"queue": IO_QUEUE},
+    "newsworker.poll_feeds": {"queue": IO_QUEUE},
     "newsworker.fetch_article": {"queue": IO_QUEUE},
     "newsworker.annotate_article": {"queue": NLP_QUEUE},
 }

@@ -55,6 +55,27 @@ def due_polls(ctx: Context) -> list[tuple[int, float]]:
     return [(feed_id, turn * delay) for feed_id, turn in claimed]
 
 
+# Polls per task. Each poll of a batch goes to a different host (a host's next poll has
+# the next turn, so the next batch); 20 polls of 304s take a fraction of a second.
+POLL_BATCH = 20
+
+
+def poll_batches(due: list[tuple[int, float]],
+                 size: int = POLL_BATCH) -> list[tuple[float, list[int]]]:
+    """(wait, feed ids) batches of the tick's polls: the polls with one wait together."""
+    by_wait: dict[float, list[int]] = {}
+    for feed_id, wait in due:
+        by_wait.setdefault(wait, []).append(feed_id)
+    return [(wait, ids[start:start + size]) for wait, ids in sorted(by_wait.items())
+            for start in range(0, len(ids), size)]
+
+
+def poll_batch_budget(settings) -> float:
+    """Seconds a batch may spend before it sends the rest back to the queue: the last
+    poll it starts (up to a request's whole deadline) must end before the soft limit."""
+    return max(0.0, settings.task_soft_time_limit - 2 * settings.total_timeout)
+
+
 def polls_per_host_per_tick(settings) -> int | None:
     """How many polls one host can take between two ticks at the per-host delay."""
     delay = settings.per_host_delay_seconds

@@ -57,8 +57,8 @@ def test_a_tick_runs_with_10000_fetches_waiting(site, tmp_path, sqlite_url, redi
         wait_for(lambda: synced_feeds(sqlite_url) == [feed_url], 120, [beat],
                  "a tick syncing the feeds file")
         client.delete(IO_QUEUE)  # the backlog drained: the next tick polls the feed
-        wait_for(lambda: "newsworker.poll_feed" in queued_tasks(client, IO_QUEUE), 120,
+        wait_for(lambda: "newsworker.poll_feeds" in queued_tasks(client, IO_QUEUE), 120,
                  [beat], "a tick enqueuing the feed's poll")
     finally:
         beat.stop()
-    assert queued_tasks(client, IO_QUEUE) == ["newsworker.poll_feed"]
+    assert queued_tasks(client, IO_QUEUE) == ["newsworker.poll_feeds"]
