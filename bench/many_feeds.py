@@ -295,7 +295,8 @@ def run(newsworker: str, pg_admin: str, redis_url: str, folder: Path, count: int
         # Politeness stays at its defaults; the tick is every 5 s instead of 30 s.
         env.update(NEWSWORKER_DATA_DIR=str(folder / "var"), NEWSWORKER_DATABASE_URL=db_url,
                    NEWSWORKER_BROKER_URL=redis_url, NEWSWORKER_FEEDS_FILE=str(feeds),
-                   NEWSWORKER_LOG_LEVEL="WARNING", NEWSWORKER_SCHEDULER_TICK_SECONDS="5",
+                   NEWSWORKER_LOG_LEVEL=os.environ.get("BENCH_FEEDS_LOG_LEVEL", "WARNING"),
+                   NEWSWORKER_SCHEDULER_TICK_SECONDS="5",
                    NEWSWORKER_METRICS_PORT="0")
         result = cycle(newsworker, env, db_url, folder, count, timeout)
         result["prepare_seconds"] = prepared

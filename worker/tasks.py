@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 from celery.signals import worker_init, worker_process_init
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -75,37 +74,37 @@ def tick() -> int:
 
 @app.task(name="newsworker.poll_feeds", **DB_RETRY)
 def poll_feeds(feed_ids: list[int]) -> int:
-    """Poll these feeds (of different hosts) one after the other: a Celery task costs more
-    than a 304 poll, so a tick sends them by the batch. Past the time budget, the rest
-    go back to the queue as a new batch, well inside the task's time limit."""
-    budget = upkeep.poll_batch_budget(get_settings())
-    started, found = time.monotonic(), 0
-    for done, feed_id in enumerate(feed_ids):
-        if done and time.monotonic() - started > budget:
-            poll_feeds.delay(feed_ids[done:])
-            break
-        found += _poll_feed(feed_id)
-    return found
+    """Poll these feeds (of different hosts): a Celery task costs more than a 304 poll,
+    so a tick sends them by the batch. What the time budget leaves goes back to the
+    queue as a new batch, well inside the task's time limit."""
+    result = poll_step.run_batch(context(), feed_ids, upkeep.poll_batch_budget(get_settings()))
+    for feed_id, wait in result.postponed:
+        _poll_later(feed_id, wait)
+    if result.not_started:
+        poll_feeds.delay(result.not_started)
+    for article_id in result.new_ids:
+        fetch.delay(article_id)
+    return len(result.new_ids)
 
 
 @app.task(name="newsworker.poll_feed", **DB_RETRY)
 def poll(feed_id: int) -> int:
-    return _poll_feed(feed_id)
-
-
-def _poll_feed(feed_id: int) -> int:
     result = poll_step.run(context(), feed_id)
     if result.outcome == "postponed":
-        # Back at the host's turn, never before it; the jitter spreads the polls that
-        # wait for one host. The feed's claim covers the wait, the attempt was given back.
-        # A new message rather than self.retry(): a retry is an exception whose traceback
-        # Celery formats and pickles, a third of the cost of a postponed poll.
-        wait = (result.retry_after or 0.0) * random.uniform(1.0, 1.2) + random.uniform(0, 0.1)
-        poll.apply_async((feed_id,), countdown=wait)
+        _poll_later(feed_id, result.retry_after or 0.0)
         return 0
     for article_id in result.new_ids:
         fetch.delay(article_id)
     return len(result.new_ids)
+
+
+def _poll_later(feed_id: int, wait: float) -> None:
+    """Back at the host's turn, never before it; the jitter spreads the polls that wait
+    for one host. The feed's claim covers the wait, the attempt was given back. A new
+    message rather than self.retry(): a retry is an exception whose traceback Celery
+    formats and pickles, a third of the cost of a postponed poll."""
+    poll.apply_async((feed_id,), countdown=wait * random.uniform(1.0, 1.2)
+                     + random.uniform(0, 0.1))
 
 
 @app.task(bind=True, name="newsworker.fetch_article", **DB_RETRY)

@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import redis
@@ -281,3 +282,57 @@ def test_polls_of_one_host_reuse_one_connection(tmp_path):
         server.shutdown()
         server.server_close()
     assert server.connections == 1  # the pinned connection served all three
+
+
+def two_feeds(site, tmp_path) -> Path:
+    urls = []
+    for name in ("a", "b"):
+        urls.append(site.add(f"/{name}.rss", FEED.format(base=site.base).replace(
+            "/a.html", f"/{name}.html"), "application/rss+xml"))
+    return write_feeds_file(tmp_path / "feeds.yaml", urls)
+
+
+def batch_of_two(ctx, db_url: str, budget: float = 60.0) -> poll.BatchResult:
+    ctx.sync_feeds()
+    with session_scope(db_url) as session:
+        ids = [feed_id for feed_id, _ in feed_store.active_feed_ids(session)]
+    return poll.run_batch(ctx, ids, budget)
+
+
+def test_a_batch_waits_for_a_near_turn_itself(site, tmp_path, sqlite_url, redis_url):
+    # robots.txt, then each feed 0.5 s apart: near turns, polled by the batch itself.
+    upgrade(sqlite_url)
+    ctx = make_context(redis_settings(tmp_path, sqlite_url, redis_url,
+                                      per_host_delay_seconds=0.5), two_feeds(site, tmp_path))
+    try:
+        started = time.monotonic()
+        result = batch_of_two(ctx, sqlite_url)
+        elapsed = time.monotonic() - started
+    finally:
+        ctx.close()
+    assert result.postponed == [] and result.not_started == []
+    assert len(result.new_ids) == 2 and elapsed >= 1.0  # two turns after robots.txt
+    assert counts(sqlite_url) == (2, 0)
+    assert site.hits == {"/robots.txt": 1, "/a.rss": 1, "/b.rss": 1}
+
+
+def test_a_batch_sends_back_a_far_turn_and_what_its_budget_leaves(site, tmp_path, sqlite_url,
+                                                                  redis_url):
+    upgrade(sqlite_url)
+    ctx = make_context(redis_settings(tmp_path, sqlite_url, redis_url,
+                                      per_host_delay_seconds=5.0), two_feeds(site, tmp_path))
+    try:
+        far = batch_of_two(ctx, sqlite_url)
+        redis.Redis.from_url(redis_url).flushdb()  # the host's turns forgotten
+        with session_scope(sqlite_url) as session:  # the leases given up
+            session.execute(update(Feed).values(next_poll_at=repo.now()))
+        no_time = batch_of_two(ctx, sqlite_url, budget=0.0)
+    finally:
+        ctx.close()
+    # 5 s after robots.txt is past what a batch waits: both back to the queue, no failure.
+    assert [wait > 2.0 for _, wait in far.postponed] == [True, True]
+    assert far.new_ids == [] and far.not_started == []
+    # No budget: the first poll runs (robots.txt known, the host free), the second is
+    # left for a new batch.
+    assert len(no_time.new_ids) == 1 and no_time.postponed == []
+    assert len(no_time.not_started) == 1 and counts(sqlite_url) == (1, 0)

@@ -43,6 +43,53 @@ def run(ctx: Context, feed_id: int) -> PollResult:
     return result
 
 
+# How long a batch waits for a host's turn before it sends that poll back to the queue:
+# a second or two of a worker slot costs less than a new message, a second claim and a
+# task (most waits are the per-host delay after robots.txt or after another feed).
+BATCH_TURN_WAIT = 2.0
+
+
+@dataclass
+class BatchResult:
+    """What a batch of polls leaves to its caller: articles to fetch, polls whose host's
+    turn is further off (feed id, seconds), feeds it had no time left for."""
+
+    new_ids: list[int] = field(default_factory=list)
+    postponed: list[tuple[int, float]] = field(default_factory=list)
+    not_started: list[int] = field(default_factory=list)
+
+
+def run_batch(ctx: Context, feed_ids: list[int], budget: float) -> BatchResult:
+    """Poll these feeds one after the other; one whose host is busy waits for its turn
+    after the others, if that comes soon enough. No new poll starts past `budget` s."""
+    out, waiting = BatchResult(), []
+    started = time.monotonic()
+    for done, feed_id in enumerate(feed_ids):
+        if done and time.monotonic() - started > budget:
+            out.not_started = list(feed_ids[done:])
+            break
+        _take(out, run(ctx, feed_id), waiting)
+    for ready_at, feed_id in sorted(waiting):
+        if time.monotonic() - started > budget:
+            out.not_started.append(feed_id)
+            continue
+        time.sleep(max(0.0, ready_at - time.monotonic()))
+        _take(out, run(ctx, feed_id), None)
+    return out
+
+
+def _take(out: BatchResult, result: PollResult, waiting: list | None) -> None:
+    """Keep the poll's new articles; a postponed poll waits in the batch (if `waiting`
+    takes it and its turn is near) or goes back to the caller."""
+    wait = result.retry_after or 0.0
+    if result.outcome != "postponed":
+        out.new_ids.extend(result.new_ids)
+    elif waiting is not None and wait <= BATCH_TURN_WAIT:
+        waiting.append((time.monotonic() + wait, result.feed_id))
+    else:
+        out.postponed.append((result.feed_id, wait))
+
+
 def _poll(ctx: Context, feed_id: int) -> PollResult:
     with bookkeeping(ctx.db) as conn:
         claim = feeds.claim_poll(conn, feed_id)
