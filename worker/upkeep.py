@@ -34,9 +34,9 @@ def due_polls(ctx: Context) -> list[tuple[int, float]]:
 
     As many as keep the work ahead of the workers under MAX_POLLS_AHEAD (the next tick
     takes the rest), no more of one host than it can answer before the next tick, in an
-    order that takes the hosts in turn. A feed waits one per-host delay for each poll of
-    its host ahead of it, so that it finds its host free (a poll that finds it busy goes
-    back to the queue).
+    order that takes the hosts in turn. A feed waits one turn (TURN_SPACING per-host
+    delays) for each poll of its host ahead of it, so that it finds its host free (a
+    poll that finds it busy waits in its batch, or goes back to the queue).
     """
     ctx.reload_feeds_if_changed()
     waiting = queue_depths(ctx.settings).get(IO_QUEUE)
@@ -51,8 +51,8 @@ def due_polls(ctx: Context) -> list[tuple[int, float]]:
         claimed = feeds.claim_due(session, at, limit=room,
                                   lease_seconds=ctx.settings.poll_lease_seconds,
                                   per_host=polls_per_host_per_tick(ctx.settings))
-    delay = ctx.settings.per_host_delay_seconds
-    return [(feed_id, turn * delay) for feed_id, turn in claimed]
+    spacing = ctx.settings.per_host_delay_seconds * TURN_SPACING
+    return [(feed_id, turn * spacing) for feed_id, turn in claimed]
 
 
 # Polls per task. Each poll of a batch goes to a different host (a host's next poll has
@@ -76,15 +76,22 @@ def poll_batch_budget(settings) -> float:
     return max(0.0, settings.task_soft_time_limit - 2 * settings.total_timeout)
 
 
+# A host's turns are a delay and a half apart, not one: its timeline drifts by a delay
+# whenever a request comes between (robots.txt before its first poll, a poll that was
+# late), and with turns exactly a delay apart every later poll of the tick would find the
+# host taken and wait again. The half delay absorbs that drift in two turns.
+TURN_SPACING = 1.5
+
+
 def polls_per_host_per_tick(settings) -> int | None:
     """How many polls one host can take between two ticks at the per-host delay."""
     delay = settings.per_host_delay_seconds
     if delay <= 0:
         return None
-    # The last of them waits (n - 1) delays: well inside the claim's lease, or the feed
+    # The last of them waits (n - 1) turns: well inside the claim's lease, or the feed
     # would be due again (and claimed twice) before its poll starts.
     window = min(settings.scheduler_tick_seconds, settings.poll_lease_seconds / 2)
-    return max(1, int(window / delay))
+    return max(1, int(window / (delay * TURN_SPACING)))
 
 
 def sequence_events(ctx: Context) -> int:

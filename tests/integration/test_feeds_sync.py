@@ -152,7 +152,8 @@ def test_the_tick_loads_the_file_and_polls_hosts_in_turn(tmp_path, db_url):
             lines += [f"  - name: Flux {h}-{i}", f"    url: https://site{h}.test/f/{i}.rss"]
     ctx = tick_context(tmp_path, db_url, lines, per_host_delay_seconds=1.0,
                        scheduler_tick_seconds=30)
-    per_host = upkeep.polls_per_host_per_tick(ctx.settings)  # 30 s between ticks, 1 s each
+    # 30 s between ticks, a turn every 1.5 s (1 s between requests, and room for drift)
+    per_host = upkeep.polls_per_host_per_tick(ctx.settings)
     try:
         polls = upkeep.due_polls(ctx)
         # Right away, every host still has its 30 polls ahead: nothing more for them.
@@ -163,12 +164,12 @@ def test_the_tick_loads_the_file_and_polls_hosts_in_turn(tmp_path, db_url):
         ctx.close()
     with session_scope(db_url) as session:
         host_of = {f.id: urlsplit(f.url).hostname for f in session.scalars(select(Feed))}
-    assert per_host == 30 and busy == []
+    assert per_host == 20 and busy == []
     due = [feed_id for feed_id, _ in polls]
     waits: dict[str, list[float]] = {}
-    for feed_id, wait in polls:  # a host's n-th poll of the tick waits n delays
+    for feed_id, wait in polls:  # a host's n-th poll of the tick waits n turns
         waits.setdefault(host_of[feed_id], []).append(wait)
-    assert all(w == [float(n) for n in range(per_host)] for w in waits.values())
+    assert all(w == [1.5 * n for n in range(per_host)] for w in waits.values())
     for tick in (due, later):  # no host gets more polls than it answers before the next
         hosts = [host_of[feed_id] for feed_id in tick]
         assert Counter(hosts) == {f"site{h}.test": per_host for h in range(4)}
@@ -182,16 +183,16 @@ def test_a_host_with_polls_in_flight_waits_behind_them(tmp_path, db_url):
     lines = [f"  - name: Flux {i}\n    url: https://site{i % 2}.test/f/{i}.rss"
              for i in range(40)]
     ctx = tick_context(tmp_path, db_url, lines, per_host_delay_seconds=2.0,
-                       scheduler_tick_seconds=10)
+                       scheduler_tick_seconds=15)
     try:
-        first = upkeep.due_polls(ctx)  # 5 a host: 10 s between ticks, 2 s a request
+        first = upkeep.due_polls(ctx)  # 5 a host: 15 s between ticks, a turn every 3 s
         finish_polls(db_url, [feed_id for feed_id, _ in first[:2]])  # site0's and site1's first
         second = upkeep.due_polls(ctx)
     finally:
         ctx.close()
-    assert sorted(wait for _, wait in first) == [0, 0, 2, 2, 4, 4, 6, 6, 8, 8]
+    assert sorted(wait for _, wait in first) == [0, 0, 3, 3, 6, 6, 9, 9, 12, 12]
     # Each host has 4 polls still ahead: one more each, after them.
-    assert sorted(wait for _, wait in second) == [8.0, 8.0]
+    assert sorted(wait for _, wait in second) == [12.0, 12.0]
     assert not {i for i, _ in first} & {i for i, _ in second}
 
 
