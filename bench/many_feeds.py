@@ -239,6 +239,7 @@ def cycle(newsworker: str, env: dict, db_url: str, folder: Path, count: int,
     cycle_cpu = service + postgres + redis_cpu - start_cpu - start_pg
     polling_s = elapsed - startup
     return {"feeds": count, "polled": done, "seconds": elapsed, "startup_s": startup,
+            "io_concurrency": int(IO_CONCURRENCY),
             "polls_per_s": done / polling_s if polling_s > 0 else None,
             "cpu_ms_per_poll": 1000 * cycle_cpu / cycle_polls if cycle_polls > 0 else None,
             "startup_cpu": start_cpu + start_pg, "polled_at_startup_sample": start_done,

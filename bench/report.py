@@ -141,7 +141,8 @@ def feeds_section(f: dict) -> str:
         return "Skipped (BENCH_FEEDS=0).\n"
     cpu = r["cpu_service"] + r["cpu_postgres"] + (r["cpu_redis"] or 0)
     return (f"{r['feeds']:,} feeds on 1,000 loopback hosts (127.0.x.y), outcomes "
-            f"{r['outcomes']}, polled by the beat role and one io worker (4 processes) on "
+            f"{r['outcomes']}, polled by the beat role and one io worker "
+            f"({r.get('io_concurrency', 4)} processes, as docker-compose.yml runs it) on "
             f"Redis + PostgreSQL, default politeness (1 s between requests to a host, 2 at "
             f"once, robots.txt), tick every 5 s:\n\n"
             f"- cycle: **{r['seconds']:.0f} s** from the service's start (feeds file load and "
