@@ -111,7 +111,8 @@ def assign_story(session, article_id: int, sig: np.ndarray, threshold: float) ->
         story_id = repo.new_story(session, article_id)
     else:
         story_id = best[1] or stories.ensure_story(session, best[0])
-    stories.save_signature(session, article_id, story_id, to_bytes(sig), keys)
+    stories.save_signature(session, article_id, story_id, to_bytes(sig), keys,
+                           joined=best is not None)
     return story_id
 
 

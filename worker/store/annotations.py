@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, func, select, union, update
 from sqlalchemy.orm import Session
 
 from worker.nlp.annotate import Annotations
@@ -103,11 +103,12 @@ def clear_annotations(session: Session, article_id: int) -> None:
         session.execute(delete(table).where(table.article_id == article_id))
 
 
-def _has_annotations(session: Session, article_id: int) -> bool:
-    """Whether the article has stored annotations (a re-fetch, a retry); one indexed probe."""
-    probes = [exists().where(table.article_id == article_id)
+def _annotated(session: Session, article_ids: list[int]) -> set[int]:
+    """Which of these articles have stored annotations (a re-fetch, a retry): one query
+    for the batch, indexed probes, instead of one per article."""
+    probes = [select(table.article_id).where(table.article_id.in_(article_ids))
               for table in (Mention, Amount, DateMention, Quote)]
-    return bool(session.scalar(select(or_(*probes))))
+    return set(session.scalars(union(*probes)))
 
 
 def _insert_rows(session: Session, table, rows: list[dict]) -> None:
@@ -128,8 +129,9 @@ def save_batch(session: Session, batch: list[tuple[int, Annotations]]) -> None:
     increments, and the state claim is what keeps them from being applied twice.
     A first save deletes and updates nothing; a re-fetched article replaces its old ones.
     """
+    stored = _annotated(session, [article_id for article_id, _ in batch]) if batch else set()
     for article_id, _ in batch:
-        if _has_annotations(session, article_id):
+        if article_id in stored:
             clear_annotations(session, article_id)
     keys = _entity_keys(session, batch)
     ids = _upsert_entities(session, batch, keys)

@@ -44,15 +44,18 @@ def ensure_story(session: Session, article_id: int) -> int:
 
 
 def save_signature(session: Session, article_id: int, story_id: int, signature: bytes,
-                   keys: list[int]) -> None:
+                   keys: list[int], joined: bool = True) -> None:
     """Put the article in its story and record its bands for later near-duplicates.
 
-    The story's representative is its earliest article, whichever finished first.
+    The story's representative is its earliest article, whichever finished first; a
+    story the article just started (`joined` False) has it as representative already.
     """
-    session.execute(update(Article).where(Article.id == article_id)
-                    .values(story_id=story_id, minhash=signature))
-    session.execute(update(Story).where(Story.id == story_id,
-                                        Story.representative_id > article_id)
-                    .values(representative_id=article_id))
+    conn = repo.core(session)
+    conn.execute(update(Article).where(Article.id == article_id)
+                 .values(story_id=story_id, minhash=signature))
+    if joined:
+        conn.execute(update(Story).where(Story.id == story_id,
+                                         Story.representative_id > article_id)
+                     .values(representative_id=article_id))
     insert_many(session, repo.insert_for(session, MinhashBand).on_conflict_do_nothing(),
                 [{"band_key": k, "article_id": article_id} for k in keys])
