@@ -240,7 +240,11 @@ def run_service(label: str, env: dict, roles: list[tuple[str, list[str], int]], 
     upgrade(db_url)
     dispose_all()
     procs, ports = {}, {}
-    for name, args, port in roles:
+    # The scheduler starts last, once every worker answers: the measure is the service
+    # at work, not an nlp worker still loading its model while the first pages wait.
+    for name, args, port in sorted(roles, key=lambda role: role[0] == "beat"):
+        if name == "beat":
+            _wait_for_workers(env, len(procs))
         role_env = dict(env, NEWSWORKER_METRICS_PORT=str(port))
         procs[name] = subprocess.Popen([NEWSWORKER, "run", *args], env=role_env, cwd=folder,
                                        stdout=(folder / f"{name}.log").open("wb"),
@@ -287,6 +291,21 @@ def run_service(label: str, env: dict, roles: list[tuple[str, list[str], int]], 
             "rss_mb": {n: v / 2**20 for n, v in sampler.peak.items()},
             "locks": {name: lock_summary(b) for name, b in locks.items()},
             "cpu_s_per_article": (sampler.total_cpu() - (cpu_at_first_poll or 0)) / max(done, 1)}
+
+
+def _wait_for_workers(env: dict, count: int, timeout: float = 180) -> None:
+    """Until `count` workers answer a ping on the role's broker (Redis: the embedded
+    broker has no broadcast, and its one role loads the model before it schedules)."""
+    from worker.celery_app import make_celery
+    from worker.settings import Settings
+
+    app = make_celery(Settings(broker_url=env["NEWSWORKER_BROKER_URL"], _env_file=None,
+                               data_dir=Path(env["NEWSWORKER_DATA_DIR"])))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(app.control.ping(timeout=1.0)) >= count:
+            return
+    raise RuntimeError(f"fewer than {count} workers answered in {timeout:.0f} s")
 
 
 def _preload(db_url: str, count: int) -> tuple[int, dict]:
