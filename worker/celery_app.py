@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+import uuid
 from collections import deque
 from queue import Empty
 
 from celery import Celery
 from celery.signals import setup_logging
 from kombu import Queue
+from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
-from kombu.utils.json import loads
+from kombu.utils.json import dumps, loads
 
 from worker.logs import configure
 from worker.settings import Settings, get_settings
 
+log = logging.getLogger(__name__)
 IO_QUEUE, NLP_QUEUE, CONTROL_QUEUE = "io", "nlp", "control"
 # Scheduling has its own queue: 10,000 fetches waiting on `io` never delay a tick. It is
 # consumed by the beat role's embedded worker (and by any worker that lists it).
@@ -51,6 +55,22 @@ class FolderChannel(filesystem.Channel):
                 buckets.setdefault(name.partition(".")[2][:-4], deque()).append(name)
         self._buckets, self._listed_at = buckets, time.monotonic()
 
+    def _put(self, queue, payload, **kwargs) -> None:
+        """Write the message under a temporary name, then rename it into the queue.
+
+        kombu creates the `.msg` file and then writes it: a consumer that claimed it in
+        between read an empty message, and its worker died on the JSON error. A rename
+        is atomic, so a consumer only ever sees whole messages.
+        """
+        name = f"{int(round(time.monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+        partial = os.path.join(self.data_folder_out, f".{name}.part")
+        try:
+            with open(partial, "wb") as f:
+                f.write(dumps(payload).encode())
+            os.rename(partial, os.path.join(self.data_folder_out, name))
+        except OSError as exc:
+            raise ChannelError(f"cannot add {name!r} to the broker folder") from exc
+
     def _get(self, queue):
         bucket = self._buckets.get(queue)
         interval = self.connection.polling_interval or 0
@@ -66,9 +86,17 @@ class FolderChannel(filesystem.Channel):
                 continue  # another consumer took it
             with open(claimed, "rb") as f:
                 payload = f.read()
+            try:
+                message = loads(payload)
+            except ValueError:
+                # Not a message (a file cut short by a crash, or written by hand): kept
+                # aside under processed/ for a look, and the worker goes on serving.
+                log.error("broker file %s is not a message, kept as %s.bad", name, claimed)
+                os.rename(claimed, claimed + ".bad")
+                continue
             if not self.store_processed:
                 os.remove(claimed)
-            return loads(payload)
+            return message
         raise Empty()
 
 
