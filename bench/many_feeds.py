@@ -90,7 +90,10 @@ def start_server() -> tuple[multiprocessing.Process, int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = multiprocessing.Process(target=_serve, args=(port,), daemon=True)
+    # Spawned, not forked: `make bench` reaches this step with threads running (samplers,
+    # thread pools), and a fork taken while one of them holds a lock can hang the child.
+    proc = multiprocessing.get_context("spawn").Process(target=_serve, args=(port,),
+                                                        daemon=True)
     proc.start()
     for _ in range(200):
         try:
