@@ -294,16 +294,17 @@ def run_service(label: str, env: dict, roles: list[tuple[str, list[str], int]], 
 
 
 def _wait_for_workers(env: dict, count: int, timeout: float = 180) -> None:
-    """Until `count` workers answer a ping on the role's broker (Redis: the embedded
-    broker has no broadcast, and its one role loads the model before it schedules)."""
-    from worker.celery_app import make_celery
-    from worker.settings import Settings
+    """Until `count` workers answer a ping on the roles' broker (Redis: the embedded
+    broker has no broadcast, and its one role loads the model before it schedules).
 
-    app = make_celery(Settings(broker_url=env["NEWSWORKER_BROKER_URL"], _env_file=None,
-                               data_dir=Path(env["NEWSWORKER_DATA_DIR"])))
+    Asked from a child process: a broker connection left in this one would be inherited
+    by the processes later steps fork, and one of them hung closing it."""
+    ping = ("import sys; from worker.celery_app import app; "
+            f"sys.exit(0 if len(app.control.ping(timeout=1.0)) >= {count} else 1)")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if len(app.control.ping(timeout=1.0)) >= count:
+        if subprocess.run([sys.executable, "-c", ping], env=env, cwd=ROOT,
+                          capture_output=True).returncode == 0:
             return
     raise RuntimeError(f"fewer than {count} workers answered in {timeout:.0f} s")
 
