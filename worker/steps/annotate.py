@@ -31,39 +31,21 @@ class Text:
 
 
 def run(ctx: Context, article_id: int, owner: str | None = None) -> dict[int, Outcome]:
-    """Annotate this article, with other waiting ones in the same model pass.
-
-    Most messages find their article taken by an earlier batch: choosing and claiming
-    share one transaction, and a message that finds nothing waiting ends there.
-    """
+    """Annotate this article, with other waiting ones in the same model pass."""
     owner = owner or local_owner()
-    results = {article_id: Outcome.SKIPPED}
     with session_scope(ctx.db) as session:
         wanted = repo.claimable_batch(session, article_id, ctx.settings.nlp_batch_size)
-        todo = _claim(ctx, session, wanted, owner, results) if wanted else []
-    return _annotate_claimed(ctx, todo, owner, results)
+    return run_batch(ctx, wanted, owner)
 
 
 def run_batch(ctx: Context, article_ids: list[int], owner: str) -> dict[int, Outcome]:
     """Claim these articles (counting an attempt on each), annotate, store each."""
-    results: dict[int, Outcome] = {}
+    results = {article_id: Outcome.SKIPPED for article_id in article_ids}
     with session_scope(ctx.db) as session:
-        todo = _claim(ctx, session, article_ids, owner, results)
-    return _annotate_claimed(ctx, todo, owner, results)
-
-
-def _claim(ctx: Context, session, article_ids: list[int], owner: str,
-           results: dict[int, Outcome]) -> list[Text]:
-    """Lease the articles in the caller's transaction; the texts of those to annotate."""
-    results.update({article_id: Outcome.SKIPPED for article_id in article_ids})
-    claim = repo.claim_articles(session, article_ids, ("extracted",), STEP, owner,
-                                ctx.settings.stuck_after_seconds, ctx.settings.max_attempts)
-    results.update({i: Outcome.FAILED for i in claim.exhausted})
-    return _texts(ctx, session, claim.ids, results)
-
-
-def _annotate_claimed(ctx: Context, todo: list[Text], owner: str,
-                      results: dict[int, Outcome]) -> dict[int, Outcome]:
+        claim = repo.claim_articles(session, article_ids, ("extracted",), STEP, owner,
+                                    ctx.settings.stuck_after_seconds, ctx.settings.max_attempts)
+        results.update({i: Outcome.FAILED for i in claim.exhausted})
+        todo = _texts(ctx, session, claim.ids, results)
     if not todo:
         return results
     try:
@@ -86,13 +68,14 @@ def _annotate_claimed(ctx: Context, todo: list[Text], owner: str,
 def _texts(ctx: Context, session, ids: list[int], results: dict[int, Outcome]) -> list[Text]:
     """The texts to annotate; articles in another language are done without entities."""
     todo = []
-    for article in repo.annotation_inputs(session, ids):
+    for article_id in ids:
+        article = repo.get_article(session, article_id)
         if article.language not in ctx.settings.accepted_languages:
             # Stored with its language, but the French model would only invent entities.
-            moved = repo.advance(session, article.id, "extracted", "done", done_at=repo.now())
-            results[article.id] = Outcome.ADVANCED if moved else Outcome.SKIPPED
+            moved = repo.advance(session, article_id, "extracted", "done", done_at=repo.now())
+            results[article_id] = Outcome.ADVANCED if moved else Outcome.SKIPPED
         else:
-            todo.append(Text(article.id, article.text or "", _article_date(article)))
+            todo.append(Text(article_id, article.text or "", _article_date(article)))
     return todo
 
 

@@ -138,17 +138,6 @@ def get_article(session: Session, article_id: int) -> Article | None:
     return session.get(Article, article_id)
 
 
-def annotation_inputs(session: Session, article_ids: list[int]):
-    """What the annotate step reads of these articles, in one query, by id (rows with id,
-    language, text, published, entry_published)."""
-    if not article_ids:
-        return []
-    return session.execute(
-        select(Article.id, Article.language, Article.text, Article.published,
-               Article.entry_published)
-        .where(Article.id.in_(article_ids)).order_by(Article.id)).all()
-
-
 def fetch_job(session: Session, article_id: int):
     """What the fetch step reads of an article and its feed, in one query (a row with
     url, canonical_url, entry_title, entry_content, entry_summary, state,
@@ -208,21 +197,17 @@ def claimable_batch(session: Session, article_id: int, size: int) -> list[int]:
     """This article and up to `size - 1` fresh extracted ones, for one model pass.
 
     Only articles that never failed an attempt share a batch: one that may be poison
-    runs alone, so it cannot use up the attempts of innocent articles. An article no
-    longer extracted (an earlier batch took it) is left out: its message is only a
-    nudge then, for whatever else waits (often nothing: an empty list).
+    runs alone, so it cannot use up the attempts of innocent articles.
     """
-    row = session.execute(select(Article.state, Article.attempts)
-                          .where(Article.id == article_id)).first()
-    waiting = row is not None and row.state == "extracted"
-    if waiting and (row.attempts or size <= 1):
+    attempts = session.scalar(select(Article.attempts).where(Article.id == article_id))
+    if attempts or size <= 1:
         return [article_id]
     stamp = now()
     others = session.scalars(select(Article.id).where(
         Article.state == "extracted", Article.id != article_id, Article.attempts == 0,
         Article.lease_until.is_(None) | (Article.lease_until < stamp))
-        .order_by(Article.id).limit(size - 1 if waiting else size)).all()
-    return [article_id, *others] if waiting else list(others)
+        .order_by(Article.id).limit(size - 1)).all()
+    return [article_id, *others]
 
 
 def advance(session: Session, article_id: int, from_state: str, to_state: str,
