@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from tests.newsroom import syndicated_newsroom, write_feeds_file
 from tests.services import PgProxy, Proc, RedisServer, service_env, states, wait_for
 from worker.store.db import session_scope
-from worker.store.models import Article, Event
+from worker.store.models import Article, Event, EventOutbox
 
 FAST_SWEEP = {"NEWSWORKER_STUCK_AFTER_SECONDS": "4", "NEWSWORKER_SWEEP_SECONDS": "2",
               "NEWSWORKER_POLL_LEASE_SECONDS": "10"}
@@ -66,7 +66,15 @@ def wait_all_done(pg_url: str, newsroom, procs: dict[str, Proc], after: str) -> 
         done.last = states(pg_url)
         return done.last.get("done", 0) == newsroom["count"]
 
+    def sequenced() -> bool:
+        with session_scope(pg_url) as session:
+            sequenced.last = session.scalar(select(func.count()).select_from(EventOutbox))
+        return not sequenced.last
+
     wait_for(done, 240, list(procs.values()), f"every article done {after}")
+    # An event whose sequencing failed (the database went away between the writer's
+    # commit and it) waits for the next writer or the sweep: the change feed catches up.
+    wait_for(sequenced, 60, list(procs.values()), f"the change feed to catch up {after}")
 
 
 def test_sigkill_in_the_middle_then_restart(tmp_path, pg_url, newsroom):

@@ -69,6 +69,22 @@ def _bookkeeping_engine(url: str) -> Engine:
                          connect_args={"options": "-c synchronous_commit=off"})
 
 
+@lru_cache(maxsize=8)
+def _sequencer_engine(url: str) -> Engine:
+    return create_engine(url, pool_size=2, max_overflow=2, isolation_level="AUTOCOMMIT")
+
+
+def sequencer(engine: Engine) -> Engine:
+    """The engine that gives committed events their seqs (store/events.py), right after
+    each writer's commit. PostgreSQL: autocommit, since its work is one statement (no
+    BEGIN, COMMIT or ROLLBACK round trips), and no ping before each checkout: a
+    sequencing that fails on a dropped connection leaves its rows to the next writer's
+    sequencing or the sweep, and the pool replaces the connection. SQLite: the engine."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return _sequencer_engine(engine.url.render_as_string(hide_password=False))
+
+
 @contextmanager
 def bookkeeping(url: str) -> Iterator[Connection]:
     """A connection for one-statement records that a later run redoes if they are lost (a
@@ -93,6 +109,7 @@ def dispose_all() -> None:
     _factory.cache_clear()
     get_engine.cache_clear()
     _bookkeeping_engine.cache_clear()
+    _sequencer_engine.cache_clear()
 
 
 def insert_many(bind, stmt, rows: list[dict]) -> None:

@@ -10,9 +10,10 @@ import time
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, delete, event, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from worker.store.db import insert_many
+from worker.store.db import insert_many, sequencer
 from worker.store.models import Event, EventCounter, EventOutbox
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ EVENTS_CHANNEL = "newsworker_events"  # PostgreSQL NOTIFY channel, payload: the 
 # never across a long transaction, and since seqs are given and committed under it, commit
 # order is seq order (a consumer reading `seq > last_seen` never skips one). A sequencing
 # that fails (a crash between the two commits) leaves rows the sweep sequences later.
+# SQLite has one write lock for the whole database, held by each writer from its first
+# statement: there the events are sequenced just before the writer's own commit.
 
 SEQUENCE_BATCH = 1000
 SEQUENCE_ROUNDS = 50  # then the next writer's commit, or the sweep, takes over
@@ -54,7 +57,7 @@ def sequence_events(bind: Engine | Connection, limit: int = SEQUENCE_BATCH,
     taken, so two sequencers never take one row. `pending`: the caller just committed
     events, so the first look at the outbox is skipped.
     """
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    engine = sequencer(bind if isinstance(bind, Engine) else bind.engine)
     total = 0
     with engine.connect() as conn:
         for round_ in range(SEQUENCE_ROUNDS):
@@ -76,8 +79,7 @@ def _sequence_once(conn: Connection, limit: int) -> int | None:
         return _sequence_once_postgresql(conn, limit)
     asked = time.perf_counter()
     with conn.begin():  # SQLite: BEGIN IMMEDIATE already took the database's write lock
-        last = conn.execute(select(EventCounter.last_seq)
-                            .where(EventCounter.id == 1)).scalar_one()
+        last = _last_seq(conn)
         locked = time.perf_counter()
         moved = _move_outbox(conn, last, limit)
     _observe_counter_lock(locked - asked, time.perf_counter() - locked)
@@ -127,6 +129,10 @@ def _sequence_once_postgresql(conn: Connection, limit: int) -> int | None:
     return moved
 
 
+def _last_seq(conn: Connection) -> int:
+    return conn.execute(select(EventCounter.last_seq).where(EventCounter.id == 1)).scalar_one()
+
+
 def _move_outbox(conn: Connection, last: int, limit: int) -> int:
     rows = conn.execute(select(EventOutbox).order_by(EventOutbox.id).limit(limit)).all()
     if not rows:
@@ -156,14 +162,39 @@ def sequence_all_events(bind: Engine | Connection) -> int:
     return total
 
 
+@event.listens_for(Session, "before_commit")
+def _sequence_in_sqlite_transaction(session: Session) -> None:
+    """On SQLite every writer holds the database's one write lock from BEGIN IMMEDIATE to
+    its commit, so commit order is already transaction order: the events get their seqs
+    in the writer's own transaction. A second transaction would take that lock again
+    after each commit, and wait behind the other process's write while its core idles."""
+    if session.info.get(_PENDING) and session.get_bind().dialect.name == "sqlite":
+        conn = session.connection()
+        started = time.perf_counter()
+        while moved := _move_outbox(conn, _last_seq(conn), SEQUENCE_BATCH):
+            if moved < SEQUENCE_BATCH:
+                break
+        _observe_counter_lock(0.0, time.perf_counter() - started)
+        session.info.pop(_PENDING, None)
+
+
 @event.listens_for(Session, "after_commit")
 def _sequence_after_commit(session: Session) -> None:
     if not session.info.pop(_PENDING, False):
         return
-    try:
-        sequence_events(session.get_bind(), pending=True)
-    except Exception as exc:  # noqa: BLE001 - the write is committed; the sweep sequences it
-        log.warning("events left in the outbox for the sweep: %s", exc)
+    for attempt in (1, 2):
+        try:
+            sequence_events(session.get_bind(), pending=True)
+            return
+        except DBAPIError as exc:
+            # A connection the server dropped (its pool is not pinged): once more, on a
+            # new one; the pool has replaced every connection older than the drop.
+            if exc.connection_invalidated and attempt == 1:
+                continue
+            log.warning("events left in the outbox for the sweep: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - the write is committed; the sweep sequences it
+            log.warning("events left in the outbox for the sweep: %s", exc)
+        return
 
 
 @event.listens_for(Session, "after_rollback")

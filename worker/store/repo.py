@@ -291,7 +291,7 @@ def save_page(session: Session, article_id: int, url: str, status: int,
             if k in ("content-type", "etag", "last-modified", "content-language")}
     stmt = insert_for(session, Page).values(article_id=article_id, url=url, status=status,
                                             headers=keep, body=body, fetched_at=now())
-    session.execute(stmt.on_conflict_do_update(
+    core(session).execute(stmt.on_conflict_do_update(
         index_elements=[Page.article_id],
         set_=dict(url=url, status=status, headers=keep, body=body, fetched_at=now())))
 
