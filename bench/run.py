@@ -347,7 +347,7 @@ def embedded(base: str, corpus: dict, folder: Path, preload_count: int = 0) -> d
     base_id, loaded = _preload(db_url, preload_count)
     label = "embedded (SQLite + filesystem broker)"
     result = run_service(label + (f", {preload_count:,} stored" if preload_count else ""),
-                         env, [("all", ["--concurrency", str(os.cpu_count() or 2)], 19108)],
+                         env, [("all", [], 19108)],
                          db_url, len(corpus["pages"]), folder, base_id)
     if preload_count:
         result["store"] = _store_figures(db_url, preload_count, loaded)
