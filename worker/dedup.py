@@ -37,9 +37,18 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[bytes]:
     return {" ".join(words[i:i + size]).encode() for i in range(len(words) - size + 1)}
 
 
+@lru_cache(maxsize=4)
+def _permutations(num_perm: int) -> tuple:
+    # datasketch draws them from its fixed seed at each MinHash(): the same every time,
+    # so drawn once per process (with the scheme they belong to).
+    blank = MinHash(num_perm=num_perm)
+    return blank.permutations, blank.scheme
+
+
 def signature(text: str, num_perm: int = 128) -> np.ndarray:
     """The MinHash signature (datasketch) of the text's shingles, as uint64 values."""
-    minhash = MinHash(num_perm=num_perm)
+    permutations, scheme = _permutations(num_perm)
+    minhash = MinHash(num_perm=num_perm, permutations=permutations, scheme=scheme)
     minhash.update_batch(list(shingles(text)))
     return minhash.hashvalues.astype(np.uint64)
 

@@ -32,16 +32,18 @@ class Text:
 
 def run(ctx: Context, article_id: int, owner: str | None = None) -> dict[int, Outcome]:
     """Annotate this article, with other waiting ones in the same model pass."""
-    owner = owner or local_owner()
-    with session_scope(ctx.db) as session:
-        wanted = repo.claimable_batch(session, article_id, ctx.settings.nlp_batch_size)
-    return run_batch(ctx, wanted, owner)
+    return run_batch(ctx, [article_id], owner or local_owner(), fill=True)
 
 
-def run_batch(ctx: Context, article_ids: list[int], owner: str) -> dict[int, Outcome]:
-    """Claim these articles (counting an attempt on each), annotate, store each."""
-    results = {article_id: Outcome.SKIPPED for article_id in article_ids}
+def run_batch(ctx: Context, article_ids: list[int], owner: str,
+              fill: bool = False) -> dict[int, Outcome]:
+    """Claim these articles (counting an attempt on each), annotate, store each.
+    `fill`: add waiting articles up to a batch, chosen in the claim's transaction."""
     with session_scope(ctx.db) as session:
+        if fill:
+            article_ids = repo.claimable_batch(session, article_ids[0],
+                                               ctx.settings.nlp_batch_size)
+        results = {article_id: Outcome.SKIPPED for article_id in article_ids}
         claim = repo.claim_articles(session, article_ids, ("extracted",), STEP, owner,
                                     ctx.settings.stuck_after_seconds, ctx.settings.max_attempts)
         results.update({i: Outcome.FAILED for i in claim.exhausted})
@@ -127,16 +129,13 @@ def _store_batch(ctx: Context, todo: list[Text], annotations: list) -> dict[int,
 def _save_all(session, todo: list[Text], annotations: list) -> dict[int, Outcome]:
     """The batch's results, in the caller's transaction: state changes, then one write of
     all the annotations (shared entity rows in one global order: no deadlock)."""
-    outcomes, done = {}, []
-    for item, ann in zip(todo, annotations, strict=True):
-        if isinstance(ann, Exception):
-            outcomes[item.article_id] = _save(session, item.article_id, ann)
-        elif repo.advance(session, item.article_id, "extracted", "done", done_at=repo.now()):
-            outcomes[item.article_id] = Outcome.ADVANCED
-            done.append((item.article_id, ann))
-        else:
-            outcomes[item.article_id] = Outcome.SKIPPED
-    save_batch(session, done)
+    outcomes = {item.article_id: _save(session, item.article_id, ann)
+                for item, ann in zip(todo, annotations, strict=True) if isinstance(ann, Exception)}
+    annotated = {item.article_id: ann for item, ann in zip(todo, annotations, strict=True)
+                 if not isinstance(ann, Exception)}
+    moved = repo.advance_many(session, list(annotated), "extracted", "done", done_at=repo.now())
+    outcomes.update({i: Outcome.ADVANCED if i in moved else Outcome.SKIPPED for i in annotated})
+    save_batch(session, [(i, ann) for i, ann in annotated.items() if i in moved])
     return outcomes
 
 

@@ -41,8 +41,20 @@ def append_event(session: Session, article_id: int, kind: str, state: str) -> No
     A plain INSERT on the session's connection: an ORM object would cost a unit-of-work
     flush at commit, more Python than the statement itself, for a row never read back.
     """
-    session.connection().execute(insert(EventOutbox).values(
-        article_id=article_id, kind=kind, state=state, created_at=datetime.now(UTC)))
+    append_events(session, [article_id], kind, state)
+
+
+def append_events(session: Session, article_ids: list[int], kind: str, state: str) -> None:
+    """The same event for several articles (a batch's state change): one statement."""
+    if not article_ids:
+        return
+    stamp = datetime.now(UTC)
+    rows = [{"article_id": i, "kind": kind, "state": state, "created_at": stamp}
+            for i in article_ids]
+    if len(rows) == 1:
+        session.connection().execute(insert(EventOutbox).values(**rows[0]))
+    else:
+        insert_many(session, insert(EventOutbox), rows)
     session.info[_PENDING] = True
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from worker.store.db import insert_many
-from worker.store.events import append_event
+from worker.store.events import append_event, append_events
 from worker.store.models import (
     Article,
     ArticleUrl,
@@ -226,6 +226,22 @@ def advance(session: Session, article_id: int, from_state: str, to_state: str,
     if moved:
         append_event(session, article_id, event or to_state, to_state)
     return bool(moved)
+
+
+def advance_many(session: Session, article_ids: list[int], from_state: str, to_state: str,
+                 **fields) -> set[int]:
+    """`advance` for a batch, the same fields for each: one UPDATE and one event INSERT
+    instead of two statements per article; the ids that moved."""
+    if not article_ids:
+        return set()
+    stamp = now()
+    moved = core(session).scalars(
+        update(Article).where(Article.id.in_(article_ids), Article.state == from_state)
+        .values(state=to_state, state_changed_at=stamp, updated_at=stamp, attempts=0,
+                lease_until=None, lease_owner=None, last_error=None, **fields)
+        .returning(Article.id)).all()
+    append_events(session, sorted(moved), to_state, to_state)
+    return set(moved)
 
 
 def record_error(session: Session, article_ids: list[int], error: str) -> None:
