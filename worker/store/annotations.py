@@ -6,7 +6,7 @@ from sqlalchemy import delete, func, select, union, update
 from sqlalchemy.orm import Session
 
 from worker.nlp.annotate import Annotations
-from worker.store.db import copy_rows, insert_many
+from worker.store.db import copy_rows, insert_many, unnest_insert
 from worker.store.models import (
     Amount,
     DateMention,
@@ -61,9 +61,9 @@ def _upsert_entities(session: Session, batch: list[tuple[int, Annotations]],
                      keys: list[dict[tuple[str, str], str]]) -> dict[tuple[str, str], int]:
     """One upsert for the batch's entities: {(label, stored key): entity id}.
 
-    Rows go in one global order (label, key), so two workers never deadlock. Sent as an
-    executemany: one cached statement that SQLAlchemy batches into a multi-row INSERT
-    ... RETURNING.
+    Rows go in one global order (label, key), so two workers never deadlock. PostgreSQL:
+    one array per column (db.unnest_insert); SQLite: an executemany that SQLAlchemy
+    batches into a multi-row INSERT … RETURNING.
     """
     rows: dict[tuple[str, str], dict] = {}
     for (_, ann), stored in zip(batch, keys, strict=True):
@@ -79,15 +79,24 @@ def _upsert_entities(session: Session, batch: list[tuple[int, Annotations]],
                 in_article.add(key)
     if not rows:
         return {}
+    ordered = [rows[k] for k in sorted(rows)]
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        found = unnest_insert(conn, Entity.__table__, ordered, _UPSERT_ENTITIES_PG)
+        return {(label, key): entity_id for entity_id, label, key in found}
     stmt = insert_for(session, Entity)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Entity.label, Entity.key],
         set_=dict(mention_count=Entity.mention_count + stmt.excluded.mention_count,
                   article_count=Entity.article_count + stmt.excluded.article_count),
     ).returning(Entity.id, Entity.label, Entity.key)
-    ordered = [rows[k] for k in sorted(rows)]
-    return {(label, key): entity_id
-            for entity_id, label, key in session.connection().execute(stmt, ordered)}
+    return {(label, key): entity_id for entity_id, label, key in conn.execute(stmt, ordered)}
+
+
+_UPSERT_ENTITIES_PG = """ON CONFLICT (label, key) DO UPDATE
+    SET mention_count = entities.mention_count + EXCLUDED.mention_count,
+        article_count = entities.article_count + EXCLUDED.article_count
+RETURNING id, label, key"""
 
 
 def clear_annotations(session: Session, article_id: int) -> None:
@@ -109,6 +118,14 @@ def _annotated(session: Session, article_ids: list[int]) -> set[int]:
     probes = [select(table.article_id).where(table.article_id.in_(article_ids))
               for table in (Mention, Amount, DateMention, Quote)]
     return set(session.scalars(union(*probes)))
+
+
+def _insert_aliases(session: Session, rows: list[dict]) -> None:
+    conn = session.connection()
+    if rows and conn.dialect.name == "postgresql":
+        unnest_insert(conn, EntityAlias.__table__, rows, "ON CONFLICT DO NOTHING")
+    else:
+        insert_many(conn, insert_for(session, EntityAlias).on_conflict_do_nothing(), rows)
 
 
 def _insert_rows(session: Session, table, rows: list[dict]) -> None:
@@ -153,8 +170,7 @@ def save_batch(session: Session, batch: list[tuple[int, Annotations]]) -> None:
                     "speaker": q.speaker, "speaker_entity_id": names.get(q.speaker)}
                    for q in ann.quotes]
     # Aliases are shared rows too: inserted in one global order, like the entities.
-    insert_many(session, insert_for(session, EntityAlias).on_conflict_do_nothing(),
-                [{"entity_id": i, "alias": a} for i, a in sorted(aliases)])
+    _insert_aliases(session, [{"entity_id": i, "alias": a} for i, a in sorted(aliases)])
     for table, rows in ((Mention, mentions), (Amount, amounts), (DateMention, dates),
                         (Quote, quotes)):
         _insert_rows(session, table, rows)
