@@ -42,8 +42,10 @@ def run_batch(ctx: Context, article_ids: list[int], owner: str,
     with session_scope(ctx.db) as session:
         if fill:
             article_ids = repo.claimable_batch(session, article_ids[0],
-                                               ctx.settings.nlp_batch_size)
+                                               ctx.settings.nlp_batch_size, owner)
         results = {article_id: Outcome.SKIPPED for article_id in article_ids}
+        if not article_ids:
+            return results
         claim = repo.claim_articles(session, article_ids, ("extracted",), STEP, owner,
                                     ctx.settings.stuck_after_seconds, ctx.settings.max_attempts)
         results.update({i: Outcome.FAILED for i in claim.exhausted})

@@ -193,16 +193,23 @@ def claim_articles(session: Session, ids: list[int], states: tuple[str, ...], st
     return claim
 
 
-def claimable_batch(session: Session, article_id: int, size: int) -> list[int]:
-    """This article and up to `size - 1` fresh extracted ones, for one model pass.
+def claimable_batch(session: Session, article_id: int, size: int, owner: str) -> list[int]:
+    """This article and up to `size - 1` fresh extracted ones, for one model pass; none
+    if the article no longer waits (annotated, or in another run's batch): each waiting
+    article has a message of its own, so a stale message has nothing to add.
 
     Only articles that never failed an attempt share a batch: one that may be poison
     runs alone, so it cannot use up the attempts of innocent articles.
     """
-    attempts = session.scalar(select(Article.attempts).where(Article.id == article_id))
+    stamp = now()
+    attempts = session.scalar(select(Article.attempts).where(
+        Article.id == article_id, Article.state == "extracted",
+        Article.lease_until.is_(None) | (Article.lease_until < stamp)
+        | (Article.lease_owner == owner)))
+    if attempts is None:
+        return []
     if attempts or size <= 1:
         return [article_id]
-    stamp = now()
     others = session.scalars(select(Article.id).where(
         Article.state == "extracted", Article.id != article_id, Article.attempts == 0,
         Article.lease_until.is_(None) | (Article.lease_until < stamp))
