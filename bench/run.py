@@ -528,7 +528,8 @@ def main() -> int:
     corpus = generate(count)
     publisher, base = start_publisher(corpus)
     work = Path(tempfile.mkdtemp(prefix="newsworker-bench-"))
-    figures: dict = {"count": count, "real": len(corpus["pages"]) - count, "results": []}
+    figures: dict = {"count": count, "real": len(corpus["pages"]) - count, "results": [],
+                     "load_at_start": os.getloadavg()[0]}
     try:
         print(f"ceiling on {len(corpus['pages'])} pages...", flush=True)
         before, words, before_cpu = ceiling(corpus)
