@@ -72,14 +72,13 @@ def run_batch(ctx: Context, article_ids: list[int], owner: str,
 def _texts(ctx: Context, session, ids: list[int], results: dict[int, Outcome]) -> list[Text]:
     """The texts to annotate; articles in another language are done without entities."""
     todo = []
-    for article_id in ids:
-        article = repo.get_article(session, article_id)
+    for article in repo.annotation_inputs(session, ids):
         if article.language not in ctx.settings.accepted_languages:
             # Stored with its language, but the French model would only invent entities.
-            moved = repo.advance(session, article_id, "extracted", "done", done_at=repo.now())
-            results[article_id] = Outcome.ADVANCED if moved else Outcome.SKIPPED
+            moved = repo.advance(session, article.id, "extracted", "done", done_at=repo.now())
+            results[article.id] = Outcome.ADVANCED if moved else Outcome.SKIPPED
         else:
-            todo.append(Text(article_id, article.text or "", _article_date(article)))
+            todo.append(Text(article.id, article.text or "", _article_date(article)))
     return todo
 
 

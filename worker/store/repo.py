@@ -134,8 +134,15 @@ def request_refetch(session: Session, article_id: int, entry) -> bool:
     return bool(moved)
 
 
-def get_article(session: Session, article_id: int) -> Article | None:
-    return session.get(Article, article_id)
+def annotation_inputs(session: Session, article_ids: list[int]):
+    """What the annotate step reads of these articles, in one query, by id (rows with id,
+    language, text, published, entry_published): not the body, page or entry columns."""
+    if not article_ids:
+        return []
+    return session.execute(
+        select(Article.id, Article.language, Article.text, Article.published,
+               Article.entry_published)
+        .where(Article.id.in_(article_ids)).order_by(Article.id)).all()
 
 
 def fetch_job(session: Session, article_id: int):
