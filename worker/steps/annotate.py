@@ -87,13 +87,15 @@ def _annotate(ctx: Context, todo: list[Text]) -> list:
     texts, days = [t.text for t in todo], [t.day for t in todo]
     try:
         return annotate(texts, days, model=ctx.settings.spacy_model,
-                        batch_size=ctx.settings.nlp_batch_size)
+                        batch_size=ctx.settings.nlp_batch_size,
+                        ner=ctx.settings.ner_component)
     except Exception:  # noqa: BLE001
         log.exception("NLP batch failed, retrying the articles one by one")
     out: list = []
     for text, day in zip(texts, days, strict=True):
         try:
-            out.extend(annotate([text], [day], model=ctx.settings.spacy_model))
+            out.extend(annotate([text], [day], model=ctx.settings.spacy_model,
+                                ner=ctx.settings.ner_component))
         except Exception as exc:  # noqa: BLE001
             out.append(exc)
     return out
