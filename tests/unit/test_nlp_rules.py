@@ -21,11 +21,41 @@ from worker.nlp.text import fold
     ("une levée de $40 millions", 40_000_000, "USD"),
     ("9 milliards de francs suisses", 9_000_000_000, "CHF"),
     ("3 millions de livres", 3_000_000, "GBP"),
+    ("un demi-milliard d'euros d'économies", 500_000_000, "EUR"),
+    ("il a touché deux millions de dollars", 2_000_000, "USD"),
+    ("vingt-cinq millions d'euros par an", 25_000_000, "EUR"),
+    ("deux milliards et demi d'euros", 2_500_000_000, "EUR"),
+    ("une levée de 3,5 M€", 3_500_000, "EUR"),
+    ("un budget de 1,2 Md€", 1_200_000_000, "EUR"),
+    ("un salaire de 80 k€", 80_000, "EUR"),
+    ("un contrat de 10 millions USD", 10_000_000, "USD"),
+    ("une perte de -3,2 millions d'euros", -3_200_000, "EUR"),
+    ("l'essence à 1,50 euro le litre", 1.5, "EUR"),
+    ("un projet de 45 M$ US", 45_000_000, "USD"),
+    ("un budget de 120 MDT", 120_000_000, "TND"),
+    ("la ville de Genève a voté 12 millions de francs", 12_000_000, "CHF"),
 ])
 def test_money_is_normalised(text, value, currency):
     (amount,) = find_money(text)
     assert (amount.value, amount.currency) == (value, currency)
     assert text[amount.start:amount.end] == amount.text
+
+
+def test_a_range_gives_both_ends_in_the_currency_written_once():
+    for text in ("un coût entre 5 et 7 millions d'euros", "de 5 à 7 millions d'euros"):
+        assert [(a.value, a.currency) for a in find_money(text)] == [
+            (5_000_000, "EUR"), (7_000_000, "EUR")]
+
+
+def test_amounts_of_a_sentence_share_its_one_currency():
+    found = find_money("Les recettes passent de 325 milliards à 347 milliards de dollars.")
+    assert [(a.value, a.currency) for a in found] == [(325e9, "USD"), (347e9, "USD")]
+
+
+def test_francs_alone_need_a_swiss_article_and_years_are_no_range():
+    assert find_money("En France, 12 millions de francs en 1990.") == []
+    found = find_money("Entre 2019 et 2022, le budget atteint 5 millions d'euros.")
+    assert [(a.value, a.currency) for a in found] == [(5_000_000, "EUR")]
 
 
 def test_numbers_without_currency_are_not_money():

@@ -1,40 +1,72 @@
-"""Money amounts and percentages in French text, normalised: '2,2 milliards d'euros' → 2.2e9 EUR."""
+"""Money amounts and percentages in French text, normalised: '2,2 milliards d'euros' → 2.2e9 EUR.
+
+Written forms handled: digits with a multiplier and a currency word, sign or ISO code on
+either side ("2,2 milliards d'euros", "1,5 Md€", "45 M$ US", "USD 10"); amounts in words
+("un demi-milliard d'euros", "deux millions de dollars"); ranges ("entre 5 et 7 millions
+d'euros"); several amounts of one sentence sharing one currency; negative amounts; prices
+per unit ("1,50 euro le litre" is 1.5 EUR).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from text_to_num import text2num
+
 from worker.nlp.text import SPACES, parse_number
 
+_SP = f"[{SPACES}]"
 # A number starts at a digit that does not continue another number ("2022 300" is two).
 NUMBER = rf"(?<![\d,.])(?:\d{{1,3}}(?:[{SPACES}.]\d{{3}})+(?:,\d+)?|\d+(?:[,.]\d+)?)"
+# French numbers in words, as text2num reads them: "deux", "vingt-cinq", "trois cents".
+_UNIT_WORDS = ("un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|"
+               "quatorze|quinze|seize|vingt|vingts|trente|quarante|cinquante|soixante|cent|"
+               "cents")
+NUMBER_WORDS = (rf"(?<![\w-])(?:{_UNIT_WORDS})(?:(?:-|{_SP}+)(?:et(?:-|{_SP}+))?"
+                rf"(?:{_UNIT_WORDS}))*(?![\w-])")
 MULTIPLIERS = {
     "mille": 1e3, "k": 1e3, "million": 1e6, "millions": 1e6, "m": 1e6, "mln": 1e6,
     "milliard": 1e9, "milliards": 1e9, "md": 1e9, "mds": 1e9, "mrd": 1e9, "mrds": 1e9,
-    "bn": 1e9, "billion": 1e12, "billions": 1e12,
+    "bn": 1e9, "g": 1e9, "billion": 1e12, "billions": 1e12,
 }
+# Multipliers that may stand right against a currency sign only: "5 G$" (Québec), not "5 g".
+SIGN_ONLY = {"g"}
 CURRENCIES = {
     "euro": "EUR", "euros": "EUR", "€": "EUR", "eur": "EUR",
     "dollar": "USD", "dollars": "USD", "$": "USD", "usd": "USD", "dollars américains": "USD",
+    "dollars us": "USD", "$ us": "USD", "$us": "USD", "us $": "USD",
     "livre sterling": "GBP", "livres sterling": "GBP", "livre": "GBP", "livres": "GBP",
     "£": "GBP", "gbp": "GBP",
     "franc suisse": "CHF", "francs suisses": "CHF", "chf": "CHF",
-    "yen": "JPY", "yens": "JPY", "¥": "JPY", "yuan": "CNY", "yuans": "CNY",
-    "rouble": "RUB", "roubles": "RUB", "hryvnia": "UAH", "hryvnias": "UAH",
-    "dollars canadiens": "CAD", "dollar canadien": "CAD",
-    "dollars australiens": "AUD", "dollar australien": "AUD",
+    "yen": "JPY", "yens": "JPY", "¥": "JPY", "jpy": "JPY", "yuan": "CNY", "yuans": "CNY",
+    "cny": "CNY", "rouble": "RUB", "roubles": "RUB", "rub": "RUB",
+    "hryvnia": "UAH", "hryvnias": "UAH", "uah": "UAH",
+    "dollars canadiens": "CAD", "dollar canadien": "CAD", "$ ca": "CAD", "$ can": "CAD",
+    "$ cad": "CAD", "cad": "CAD",
+    "dollars australiens": "AUD", "dollar australien": "AUD", "aud": "AUD",
     "dollars de taïwan": "TWD", "dollars taïwanais": "TWD", "dollar de taïwan": "TWD",
     "dollars de hong kong": "HKD", "dollars hongkongais": "HKD",
     "couronne": "SEK", "couronnes": "SEK", "couronnes suédoises": "SEK",
     "couronnes danoises": "DKK", "couronnes norvégiennes": "NOK", "couronnes tchèques": "CZK",
-    "francs guinéens": "GNF", "franc guinéen": "GNF", "francs cfa": "XOF", "franc cfa": "XOF",
-    "francs congolais": "CDF", "francs rwandais": "RWF", "francs belges": "BEF",
-    "francs français": "FRF", "roupies": "INR", "roupie": "INR", "réals": "BRL", "reais": "BRL",
-    "pesos": "MXN", "dinars": "TND", "dirhams": "MAD", "dirham": "MAD", "wons": "KRW",
+    "francs guinéens": "GNF", "franc guinéen": "GNF", "gnf": "GNF",
+    "francs cfa": "XOF", "franc cfa": "XOF", "fcfa": "XOF", "f cfa": "XOF", "xof": "XOF",
+    "xaf": "XAF", "francs congolais": "CDF", "francs rwandais": "RWF", "francs belges": "BEF",
+    "francs français": "FRF", "roupies": "INR", "roupie": "INR", "inr": "INR",
+    "réals": "BRL", "reais": "BRL", "brl": "BRL", "pesos": "MXN",
+    "dinars": "TND", "dinar": "TND", "dinars tunisiens": "TND", "dinar tunisien": "TND",
+    "dt": "TND", "tnd": "TND", "dinars algériens": "DZD", "dinar algérien": "DZD",
+    "dzd": "DZD", "dirhams": "MAD", "dirham": "MAD", "mad": "MAD", "wons": "KRW",
     "shekels": "ILS", "livres turques": "TRY", "zlotys": "PLN", "forints": "HUF",
     "c$": "CAD", "ca$": "CAD", "a$": "AUD", "us$": "USD", "hk$": "HKD", "nt$": "TWD",
+    "francs": "CHF", "franc": "CHF",
 }
+# Words that are a currency only where the article says which one: "francs" alone is the
+# Swiss franc in an article about Switzerland, and no amount elsewhere (old French or
+# Belgian francs, CFA francs say so).
+NEEDS_CONTEXT = {"francs", "franc"}
+SWISS = re.compile(r"\b(?:Suisse|suisses?|helvétiques?|Genève|Zurich|Lausanne|Berne|Bâle|"
+                   r"Valais|Vaud|Neuchâtel|Tessin|Lucerne|Fribourg)\b")
 # "dollars" alone: the dollar of the one dollar country the article is about, else USD.
 DOLLAR_COUNTRIES = {
     "CAD": re.compile(r"\b(?:Canada|canadien(?:ne)?s?|Québec|québécois|Ontario|Ottawa|"
@@ -44,18 +76,22 @@ DOLLAR_COUNTRIES = {
 USA = re.compile(r"\b(?:États-Unis|Etats-Unis|américain(?:e)?s?|Washington|New York|USA)\b")
 # Typing slips in currency words: "francq guinéens".
 TYPO = re.compile(r"\bfranc[a-z](?= )", re.I)
-_SP = f"[{SPACES}]"
 _MULT = "|".join(sorted(MULTIPLIERS, key=len, reverse=True))
-_CUR = "|".join(re.escape(c) for c in sorted(CURRENCIES, key=len, reverse=True))
-# "675 millions de dollars", "2,2 milliards d'euros", "15 €", "1,5 Md€"
+_CUR = "|".join(re.escape(c).replace(r"\ ", f"{_SP}+")
+                for c in sorted(CURRENCIES, key=len, reverse=True))
+_HALF = rf"(?P<half>{_SP}+et{_SP}+demie?)?"  # "2 milliards et demi"
+# "675 millions de dollars", "2,2 milliards d'euros", "15 €", "1,5 Md€", "un demi-milliard"
 AMOUNT_AFTER = re.compile(
-    rf"(?P<num>{NUMBER}){_SP}*(?:(?P<mult>{_MULT})\.?{_SP}*)?(?:(?:de|d[’']){_SP}*)?"
-    rf"(?P<cur>{_CUR})(?![\w])", re.I)
+    rf"(?:(?P<num>{NUMBER})|(?P<words>{NUMBER_WORDS}))"
+    rf"{_SP}*(?:(?P<demi>demi-)?(?P<mult>{_MULT})\.?{_HALF}{_SP}*)?"
+    rf"(?:(?:de|d[’']){_SP}*)?(?P<cur>{_CUR})(?![\w])", re.I)
 # "$675 millions", "€ 2,2 milliards", "USD 10"
 AMOUNT_BEFORE = re.compile(
     rf"(?P<cur>[$€£]|USD|EUR|GBP|CHF){_SP}*(?P<num>{NUMBER})"
     rf"(?:{_SP}*(?P<mult>{_MULT})\b)?", re.I)
 PERCENT = re.compile(rf"(?P<num>[-+−]?{NUMBER}){_SP}*(?:%|pour{_SP}?cent\b|pourcents?\b)", re.I)
+# A minus sign right before an amount, after a space or an opening bracket: "-3 M€".
+MINUS = re.compile(rf"(?:^|(?<=[\s(]))[-−–]{_SP}?$")
 
 
 @dataclass(frozen=True)
@@ -68,11 +104,28 @@ class Amount:
     kind: str  # "money" or "percent"
 
 
-def _value(match: re.Match) -> float:
-    value = parse_number(match.group("num"))
+def _number(match: re.Match) -> float | None:
+    """The number of a match, written in digits ("num") or in words ("words")."""
+    if match.group("num"):
+        return parse_number(match.group("num"))
+    try:
+        return float(text2num(" ".join(match.group("words").lower().split()), "fr"))
+    except ValueError:  # words that do not make one number: "deux trois"
+        return None
+
+
+def _value(match: re.Match) -> float | None:
+    value = _number(match)
+    groups = match.re.groupindex
     mult = match.group("mult")
+    if value is None:
+        return None
     if mult:
         value *= MULTIPLIERS[mult.lower()]
+    if "demi" in groups and match.group("demi"):
+        value *= 0.5
+    if "half" in groups and match.group("half") and mult:
+        value += MULTIPLIERS[mult.lower()] / 2
     return value
 
 
@@ -96,21 +149,46 @@ def find_money(text: str) -> list[Amount]:
         for m in pattern.finditer(scan):
             if any(m.start() < e and s < m.end() for s, e in taken):
                 continue
-            word = " ".join(m.group("cur").lower().split())
-            if word in ("livre", "livres") and not m.group("mult"):
-                continue  # "3 livres": books
-            currency = CURRENCIES[word]
-            if currency == "USD" and word in ("dollar", "dollars", "$"):
-                currency = _dollar(text)
-            found.append(Amount(m.start(), m.end(), text[m.start():m.end()], _value(m),
-                                currency, "money"))
-            taken.append((m.start(), m.end()))
+            currency = _currency(m, text)
+            value = _value(m)
+            if currency is None or value is None:
+                continue
+            start = m.start()
+            sign = MINUS.search(text, 0, start) if pattern is AMOUNT_AFTER else None
+            if sign:
+                value, start = -value, sign.start()
+            found.append(Amount(start, m.end(), text[start:m.end()], value, currency, "money"))
+            taken.append((start, m.end()))
     found += _inherited(text, found, taken)
+    found += _range_starts(text, found)
     return sorted(found, key=lambda a: a.start)
 
 
-BARE = re.compile(rf"(?P<num>{NUMBER}){_SP}*(?P<mult>millions?|milliards?|mille)(?![\w’'])"
+def _currency(m: re.Match, text: str) -> str | None:
+    """The ISO code of a matched amount's currency, or None when it is not money."""
+    word = " ".join(m.group("cur").lower().split())
+    mult = (m.group("mult") or "").lower()
+    if word in ("livre", "livres") and not mult:
+        return None  # "3 livres": books
+    if mult in SIGN_ONLY and not any(c in word for c in "$€£"):
+        return None  # "5 g de sucre"
+    if word in NEEDS_CONTEXT and not SWISS.search(text):
+        return None
+    currency = CURRENCIES[word]
+    if currency == "USD" and word in ("dollar", "dollars", "$"):
+        currency = _dollar(text)
+    return currency
+
+
+BARE = re.compile(rf"(?:(?P<num>{NUMBER})|(?P<words>{NUMBER_WORDS})){_SP}*"
+                  rf"(?P<mult>millions?|milliards?|mille)(?![\w’'])"
                   rf"(?!{_SP}*(?:de|d[’']))", re.I)
+# The first number of a range whose second carries the multiplier and the currency:
+# "entre 5 et 7 millions d'euros", "de 5 à 7 millions d'euros", "5 à 7 M€".
+RANGE_START = re.compile(
+    rf"(?:\bentre{_SP}+(?:(?P<num>{NUMBER})|(?P<words>{NUMBER_WORDS})){_SP}+et"
+    rf"|(?:(?P<num2>{NUMBER})|(?P<words2>{NUMBER_WORDS})){_SP}*(?:à|-|–))"
+    rf"{_SP}*$", re.I)
 
 
 def _inherited(text: str, found: list[Amount], taken: list[tuple[int, int]]) -> list[Amount]:
@@ -122,9 +200,34 @@ def _inherited(text: str, found: list[Amount], taken: list[tuple[int, int]]) -> 
         sentence = [a for a in found if not re.search(r"[.!?]\s", text[min(a.end, m.end()):
                                                                        max(a.start, m.start())])]
         currencies = {a.currency for a in sentence}
-        if len(currencies) == 1:
-            out.append(Amount(m.start(), m.end(), m.group(0), _value(m), currencies.pop(),
-                              "money"))
+        value = _value(m)
+        if len(currencies) == 1 and value is not None:
+            out.append(Amount(m.start(), m.end(), m.group(0), value, currencies.pop(), "money"))
+    return out
+
+
+def _range_starts(text: str, found: list[Amount]) -> list[Amount]:
+    """"entre 5 et 7 millions d'euros": 5 millions too, in the second amount's currency."""
+    out = []
+    for amount in found:
+        head = re.match(rf"[-−–]?{_SP}*(?P<num>{NUMBER}|{NUMBER_WORDS})", amount.text, re.I)
+        m = RANGE_START.search(text, max(0, amount.start - 60), amount.start)
+        if not head or not m or any(a.start < m.end() and m.start() < a.end for a in found):
+            continue
+        first = m.group("num") or m.group("num2")
+        words = m.group("words") or m.group("words2")
+        try:
+            low = parse_number(first) if first else float(text2num(words.lower(), "fr"))
+            top = parse_number(head.group("num")) if head.group("num")[0].isdigit() \
+                else float(text2num(head.group("num").lower(), "fr"))
+        except ValueError:
+            continue
+        if top == 0 or low >= top:
+            continue  # not the low end of a range ("2019 à 5 millions" is no range)
+        group = next(g for g in ("num", "words", "num2", "words2") if m.group(g))
+        start, end = m.start(group), m.end(group)
+        out.append(Amount(start, end, text[start:end], low * amount.value / top,
+                          amount.currency, "money"))
     return out
 
 
