@@ -16,7 +16,7 @@ from worker.nlp.model import CHUNK_CHARS, NEWS_NER, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
 from worker.nlp.quotes import find_quote_spans
 from worker.nlp.speakers import attribute, person_genders
-from worker.nlp.text import fold
+from worker.nlp.text import fold, soften_shouted_names
 
 MODEL_LABELS = {"PER", "LOC", "ORG", "MISC"}
 
@@ -60,7 +60,9 @@ def _model_mentions(texts: list[str], model: str, ner: str, batch_size: int
                     ) -> tuple[list[list[RawMention]], list[dict[int, str]]]:
     """The model's mentions per text, and the gender of capitalised words by offset."""
     nlp = load_model(model, ner)
-    pieces = [(i, offset, piece) for i, text in enumerate(texts)
+    lexicon = load_lexicon(model)
+    common = lexicon.is_common if lexicon else (lambda word: False)
+    pieces = [(i, offset, soften_shouted_names(piece, common)) for i, text in enumerate(texts)
               for offset, piece in chunks(text)]
     found: list[list[RawMention]] = [[] for _ in texts]
     genders: list[dict[int, str]] = [{} for _ in texts]
@@ -68,8 +70,9 @@ def _model_mentions(texts: list[str], model: str, ner: str, batch_size: int
     for (i, offset, _), doc in zip(pieces, docs, strict=True):
         for ent in doc.ents:
             if ent.label_ in MODEL_LABELS:
-                found[i].append(RawMention(ent.label_, ent.text, offset + ent.start_char,
-                                           offset + ent.end_char, ent.sent.text.strip()))
+                start, end = offset + ent.start_char, offset + ent.end_char
+                found[i].append(RawMention(ent.label_, texts[i][start:end], start, end,
+                                           ent.sent.text.strip()))
         for tok in doc:
             gender = tok.morph.get("Gender")
             if gender and tok.text[:1].isupper():

@@ -27,3 +27,39 @@ def parse_number(raw: str) -> float:
     elif cleaned.count(".") > 1 or re.fullmatch(r"\d{1,3}\.\d{3}", cleaned):
         cleaned = cleaned.replace(".", "")
     return float(cleaned)
+
+
+_UPPER = "A-ZÉÈÊËÀÂÄÎÏÔÖÛÜÇ"
+_LOWER = "a-zéèêëàâäîïôöûüçñ"
+# A given name, then a family name in capitals, as results tables and signatures write
+# them: "Dawa SHERPA", "François D'HAENE", "Tofol CASTAER BERNAT".
+SHOUTED_FAMILY_NAME = re.compile(
+    rf"\b(?P<given>[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?)"
+    rf"(?P<family>(?:[ \u00a0]+[{_UPPER}](?:[{_UPPER}]|['’-](?=[{_UPPER}])){{2,}})+)\b")
+
+
+# Capitalised at a sentence start, never a given name.
+FUNCTION_WORDS = frozenset(
+    "le la les un une des du de au aux et ou mais à en ce cet cette ces son sa ses leur "
+    "leurs notre nos votre vos mon ma mes selon pour par avec chez dans sans sur sous vers "
+    "entre contre depuis après avant pendant lors quand si comme chaque tout toute tous "
+    "toutes".split())
+
+
+def soften_shouted_names(text: str, is_common=lambda word: False) -> str:
+    """The text with family names in capitals after a given name written in title case.
+
+    The statistical model reads "Dawa SHERPA" as a place or an acronym, "Dawa Sherpa" as a
+    person. Same length, so offsets into the original text stay valid. A capitalised
+    common word ("Le PSG", "Selon NASA") is no given name and is left alone.
+    """
+    def soften(m: re.Match) -> str:
+        given = m.group("given")
+        if given.lower() in FUNCTION_WORDS or is_common(given):
+            return m.group(0)
+        family = m.group("family")
+        softened = re.sub(rf"[{_UPPER}][{_UPPER}'’-]+",
+                          lambda w: w.group(0)[0] + w.group(0)[1:].lower(), family)
+        return m.group("given") + softened
+
+    return SHOUTED_FAMILY_NAME.sub(soften, text)

