@@ -256,10 +256,19 @@ def _position_capitalised(text: str, start: int) -> bool:
 SPACES_AND_QUOTES = " \u00a0\u202f\t«“\""
 
 
+# Competitions and other events are not annotated as places or bodies: "l'Euro en salle",
+# "Mondial-1966", "Mémorial Van Damme", "Jeux olympiques", "European Company Games".
+EVENT = re.compile(r"^(?:Mondial|Euro|M[ée]morial|Jeux|Coupe|Troph[ée]e|Championnats?|"
+                   r"Tournoi|Rallye|Marathon|Biennale|Grand\s+Prix|Open\s+d)\b|"
+                   r"(?:\bGames|\bCup|[-\s](?:19|20)\d\d)$")
+
+
 def _is_noise(group: _Group, text: str, lexicon) -> bool:
     """Capitalised common words ('Tensions', 'Reçue'), all-caps subheadings ('AUSTÉRITÉ'),
-    rating codes ('Baa1') and demonyms ('Bruxellois') are not entities."""
+    rating codes ('Baa1'), demonyms ('Bruxellois') and events are not entities."""
     name = group.name
+    if group.label != "PER" and EVENT.search(name):
+        return True
     if " " in name:
         return False
     if RATING.fullmatch(name) and group.label != "ORG":
