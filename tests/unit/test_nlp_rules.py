@@ -52,8 +52,13 @@ def test_amounts_of_a_sentence_share_its_one_currency():
     assert [(a.value, a.currency) for a in found] == [(325e9, "USD"), (347e9, "USD")]
 
 
-def test_francs_alone_need_a_swiss_article_and_years_are_no_range():
-    assert find_money("En France, 12 millions de francs en 1990.") == []
+def test_francs_alone_are_those_of_the_country_the_article_is_about():
+    assert [(a.value, a.currency) for a in find_money(
+        "En France, 12 millions de francs en 1990.")] == [(12_000_000, "FRF")]
+    assert find_money("À Liège, un billet de 100 francs.")[0].currency == "BEF"
+
+
+def test_years_are_no_range():
     found = find_money("Entre 2019 et 2022, le budget atteint 5 millions d'euros.")
     assert [(a.value, a.currency) for a in found] == [(5_000_000, "EUR")]
 

@@ -59,14 +59,16 @@ CURRENCIES = {
     "dzd": "DZD", "dirhams": "MAD", "dirham": "MAD", "mad": "MAD", "wons": "KRW",
     "shekels": "ILS", "livres turques": "TRY", "zlotys": "PLN", "forints": "HUF",
     "c$": "CAD", "ca$": "CAD", "a$": "AUD", "us$": "USD", "hk$": "HKD", "nt$": "TWD",
-    "francs": "CHF", "franc": "CHF",
+    "francs": "FRF", "franc": "FRF",  # see _franc
 }
-# Words that are a currency only where the article says which one: "francs" alone is the
-# Swiss franc in an article about Switzerland, and no amount elsewhere (old French or
-# Belgian francs, CFA francs say so).
-NEEDS_CONTEXT = {"francs", "franc"}
+# "francs" alone: the Swiss franc in an article about Switzerland, the Belgian franc in
+# one about Belgium only, else the French franc (CFA, Guinean … francs say which).
+FRANCS = {"francs", "franc"}
 SWISS = re.compile(r"\b(?:Suisse|suisses?|helvétiques?|Genève|Zurich|Lausanne|Berne|Bâle|"
                    r"Valais|Vaud|Neuchâtel|Tessin|Lucerne|Fribourg)\b")
+BELGIAN = re.compile(r"\b(?:Belgique|belges?|Wallonie|wallon(?:ne)?s?|Flandres?|Liège|"
+                     r"Charleroi|Namur|Anvers)\b")
+FRENCH = re.compile(r"\b(?:France|français(?:e|es)?|Paris)\b")
 # "dollars" alone: the dollar of the one dollar country the article is about, else USD.
 DOLLAR_COUNTRIES = {
     "CAD": re.compile(r"\b(?:Canada|canadien(?:ne)?s?|Québec|québécois|Ontario|Ottawa|"
@@ -129,6 +131,12 @@ def _value(match: re.Match) -> float | None:
     return value
 
 
+def _franc(text: str) -> str:
+    if SWISS.search(text):
+        return "CHF"
+    return "BEF" if BELGIAN.search(text) and not FRENCH.search(text) else "FRF"
+
+
 def _dollar(text: str) -> str:
     """USD, unless the article is about one other dollar country and not the US."""
     local = [code for code, pattern in DOLLAR_COUNTRIES.items() if pattern.search(text)]
@@ -172,8 +180,8 @@ def _currency(m: re.Match, text: str) -> str | None:
         return None  # "3 livres": books
     if mult in SIGN_ONLY and not any(c in word for c in "$€£"):
         return None  # "5 g de sucre"
-    if word in NEEDS_CONTEXT and not SWISS.search(text):
-        return None
+    if word in FRANCS:
+        return _franc(text)
     currency = CURRENCIES[word]
     if currency == "USD" and word in ("dollar", "dollars", "$"):
         currency = _dollar(text)
