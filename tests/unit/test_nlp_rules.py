@@ -58,6 +58,10 @@ def test_francs_alone_are_those_of_the_country_the_article_is_about():
     assert find_money("À Liège, un billet de 100 francs.")[0].currency == "BEF"
 
 
+def test_a_title_with_a_currency_word_is_no_amount():
+    assert find_money("le réalisateur de 99 Francs et de Dobermann") == []
+
+
 def test_years_are_no_range():
     found = find_money("Entre 2019 et 2022, le budget atteint 5 millions d'euros.")
     assert [(a.value, a.currency) for a in found] == [(5_000_000, "EUR")]

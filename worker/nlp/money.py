@@ -174,7 +174,10 @@ def find_money(text: str) -> list[Amount]:
 
 def _currency(m: re.Match, text: str) -> str | None:
     """The ISO code of a matched amount's currency, or None when it is not money."""
-    word = " ".join(m.group("cur").lower().split())
+    written = m.group("cur")
+    if written[:1].isupper() and written[1:2].islower():
+        return None  # "99 Francs", "Les 400 Euros": a title, not an amount
+    word = " ".join(written.lower().split())
     mult = (m.group("mult") or "").lower()
     if word in ("livre", "livres") and not mult:
         return None  # "3 livres": books
