@@ -174,7 +174,7 @@ def find_money(text: str) -> list[Amount]:
 
 def _currency(m: re.Match, text: str) -> str | None:
     """The ISO code of a matched amount's currency, or None when it is not money."""
-    written = m.group("cur")
+    written = text[m.start("cur"):m.end("cur")]  # as printed (the scan fixes typos)
     if written[:1].isupper() and written[1:2].islower():
         return None  # "99 Francs", "Les 400 Euros": a title, not an amount
     word = " ".join(written.lower().split())
