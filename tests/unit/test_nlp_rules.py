@@ -149,3 +149,13 @@ def test_cutting_a_mention_at_its_tail_keeps_its_start():
     # A surtitle and a place the model read as one name over a line break.
     assert clean("Transports\nQuimper", "LOC") == ("Transports", 0)
     assert clean("M. Jean Dupont\nQuimper", "PER") == ("Jean Dupont", 3)
+
+
+def test_institution_names_take_whole_adjectives_never_participles():
+    from worker.nlp.entities import find_institutions
+
+    text = ("selon le ministère des Affaires étrangères. Le ministère de la Justice saisi "
+            "hier, le tribunal correctionnel de Lyon publiée")
+    assert [name for _, _, name in find_institutions(text)] == [
+        "ministère des Affaires étrangères", "ministère de la Justice",
+        "tribunal correctionnel de Lyon"]

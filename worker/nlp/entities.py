@@ -403,8 +403,11 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
 
 
 _CAP = r"[A-ZÉÈÀÂÎÔÛÇ][\w’'\-]*"
+# An adjective of an institution's name, whole word: "correctionnel", "étrangères",
+# "européenne". Not a participle ("publiée", "saisi"): a name does not go on over a verb.
 _ADJ = (r"[a-zéèêàîôûç][\w\-]*"
-        r"(?:ique|ale?|aux|elle?|ienne?|aire|ières?|ier|ifs?|ive|ée?|oise?|aise?|ome)")
+        r"(?:ique|al|ale|aux|el|elle|ien|ienne|éen|éenne|aire|ier|ière|ère|if|ive|ois|oise|"
+        r"ais|aise|ome|ain|aine)s?(?![\w-])")
 _LINK = r"(?:\s+(?:de\s+la|de\s+l[’']|du|des|de|d[’']|et)\s*|\s+)"
 _HEAD = (r"(?:[Mm]inistère|"
          r"[Tt]ribunal(?:\s+(?:correctionnel|administratif|judiciaire|de commerce))?|"

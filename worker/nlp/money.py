@@ -177,7 +177,7 @@ def _currency(m: re.Match, text: str) -> str | None:
     written = text[m.start("cur"):m.end("cur")]  # as printed (the scan fixes typos)
     if written[:1].isupper() and written[1:2].islower():
         return None  # "99 Francs", "Les 400 Euros": a title, not an amount
-    word = " ".join(written.lower().split())
+    word = " ".join(m.group("cur").lower().split())
     mult = (m.group("mult") or "").lower()
     if word in ("livre", "livres") and not mult:
         return None  # "3 livres": books
