@@ -48,4 +48,4 @@ def test_a_gold_paragraph_marks_open_names_unknown_and_the_rest_outside():
     spans = [(0, 11, "PER"), (21, 26, None)]
     example = training.gold_example(nlp, nlp, text, spans)
     tags = example.get_aligned_ner()
-    assert tags[:2] == ["B-PER", "L-PER"] and tags[2] == "O" and tags[4] == "-"
+    assert tags[:2] == ["B-PER", "L-PER"] and tags[2] == "O" and tags[4] in (None, "-")

@@ -159,3 +159,23 @@ def test_institution_names_take_whole_adjectives_never_participles():
     assert [name for _, _, name in find_institutions(text)] == [
         "ministère des Affaires étrangères", "ministère de la Justice",
         "tribunal correctionnel de Lyon"]
+
+
+def test_family_names_in_capitals_are_softened_for_the_model_only():
+    from worker.nlp.text import soften_shouted_names
+
+    text = "1. Dawa SHERPA (NEP), Le PSG et Selon NASA, Anne-Marie D'ORMESSON"
+    softened = soften_shouted_names(text)
+    assert len(softened) == len(text)
+    assert "Dawa Sherpa (NEP)" in softened and "Anne-Marie D'ormesson" in softened
+    assert "Le PSG" in softened and "Selon NASA" in softened
+
+
+def test_competitions_are_not_places_or_bodies():
+    from worker.nlp.entities import EVENT
+
+    for name in ("Mondial-1966", "Euro", "Mémorial Van Damme", "European Company Games",
+                 "Jeux olympiques", "Coupe du monde"):
+        assert EVENT.search(name), name
+    for name in ("Europe", "Eurostat", "Commission européenne", "Marseille"):
+        assert not EVENT.search(name), name
