@@ -179,3 +179,12 @@ def test_competitions_are_not_places_or_bodies():
         assert EVENT.search(name), name
     for name in ("Europe", "Eurostat", "Commission européenne", "Marseille"):
         assert not EVENT.search(name), name
+
+
+def test_a_sentence_opening_preposition_and_a_clause_are_no_names():
+    from worker.nlp.entities import clean
+
+    assert clean("A Toulouse", "LOC", sentence_start=True) == ("Toulouse", 2)
+    assert clean("Cour de l'impôt se récuse d'un dossier mettant en cause un stratagème",
+                 "ORG") is None
+    assert clean("Centre de lutte contre les criminalités numériques", "ORG") is not None

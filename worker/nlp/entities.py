@@ -90,6 +90,14 @@ def is_demonym(name: str, before: str, after: str) -> bool:
     return bool(DEMONYM_OR_PLACE.search(name) and (plural or apposition))
 
 
+# A preposition opening a sentence is no part of the name after it: "A Toulouse, …".
+LEADING_PREPOSITION = re.compile(r"^(?:À|A|Selon|Chez|Dans)\s+(?=[A-ZÉÈÎÔ])")
+# Lower-case words other than links in a name: "Centre de lutte contre les criminalités
+# numériques" has three; more than five is a clause the model read as one name.
+LINK_WORDS = frozenset("de du des la le les et en au aux pour sur contre à d l un une".split())
+MAX_LOWER_WORDS = 5
+
+
 def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int] | None:
     """The mention without determiners, titles or punctuation, and the offset shift.
 
@@ -101,7 +109,7 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
         stripped = LEADING_DETERMINER.sub("", text)
     else:
         stripped = text
-    stripped = PERSON_TITLE.sub("", stripped)
+    stripped = PERSON_TITLE.sub("", LEADING_PREPOSITION.sub("", stripped))
     if label == "PER":
         stripped = RANK.sub("", stripped)
     if label == "ORG":
@@ -126,6 +134,9 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
         return None
     if label == "PER" and re.search(r"\d", stripped):
         return None
+    if sum(w[:1].islower() and w not in LINK_WORDS
+           for w in re.split(r"[\s’']+", stripped)) > MAX_LOWER_WORDS:
+        return None  # a clause, not a name: "Cour de l'impôt se récuse d'un dossier …"
     if label == "LOC" and re.match(r"^[ée]tats? [a-zé]", key) and not key.startswith("etats-"):
         return None  # "État américain", "l'État hébreu": a noun phrase, not a place name
     return stripped, shift
