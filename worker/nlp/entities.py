@@ -333,8 +333,9 @@ def _org_short_forms(groups: dict[str, _Group], lexicon, sports: bool) -> dict[s
     orgs = [k for k, g in groups.items() if g.label == "ORG" and len(k.split()) > 1]
     found = {}
     for key, g in groups.items():
-        if " " in key or g.label in ("PER", "ORG"):
+        if " " in key or g.label == "ORG" or (g.label == "PER" and not sports):
             continue  # an organisation's own acronym or name stays itself ('MR', 'MR bruxellois')
+        # (In a sports report a club's first word read as a person is still its short form.)
         heads = [o for o in orgs if o.split()[0] == key]
         if len(heads) != 1:
             continue
