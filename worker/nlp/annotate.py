@@ -14,6 +14,8 @@ from worker.nlp.entities import (
 )
 from worker.nlp.model import CHUNK_CHARS, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
+from worker.nlp import speech
+from worker.nlp.parse import parse_clauses
 from worker.nlp.quotes import find_quote_spans
 from worker.nlp.speakers import attribute, person_genders
 from worker.nlp.text import fold
@@ -77,11 +79,15 @@ def _model_mentions(texts: list[str], model: str, batch_size: int
     return found, genders
 
 
-def _quotes(text: str, entities: list[CanonicalEntity], morph: dict[int, str]) -> list[Quote]:
+def _quotes(text: str, entities: list[CanonicalEntity], morph: dict[int, str],
+            model: str) -> list[Quote]:
     spans = find_quote_spans(text)
     genders = person_genders(text, entities, morph)
+    lexicon = load_lexicon(model)
+    parsed = speech.reader(parse_clauses(text, spans, model), lexicon.forms if lexicon else None)
     quotes: list[Quote] = []
-    for span, who in zip(spans, attribute(text, spans, entities, genders), strict=True):
+    for span, who in zip(spans, attribute(text, spans, entities, genders, parsed),
+                         strict=True):
         quotes.append(Quote(span.start, span.end, span.text,
                             who.name if who else None, who.label if who else None))
     return quotes
@@ -101,7 +107,8 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
         amounts = sorted(money + find_percents(text), key=lambda a: a.start)
         results.append(Annotations(
             entities=tuple(entities), amounts=tuple(amounts),
-            dates=tuple(find_dates(text, day)), quotes=tuple(_quotes(text, entities, morph))))
+            dates=tuple(find_dates(text, day)),
+            quotes=tuple(_quotes(text, entities, morph, model))))
     return results
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from worker.nlp.entities import CanonicalEntity
@@ -202,7 +203,7 @@ def _complement(text: str, start: int) -> bool:
         rf"(?:\bla|\ble|\bl[’']){_S}*$", before)
 
 
-def _subject(ctx: Context, lo: int, hi: int) -> Speaker | None:
+def subject_in(ctx: Context, lo: int, hi: int) -> Speaker | None:
     """The speaker named in an attribution region ("le procureur Vincent Edel, qui…")."""
     region = ctx.text[lo:hi]
     stop = SENTENCE_END.search(region)
@@ -253,7 +254,7 @@ def _after(ctx: Context, span: QuoteSpan) -> Speaker | None:
         who = ctx.last_person(span.start, gender)
         return Speaker(who, "pronoun") if who else Speaker(None, "pronoun")
     stop = SENTENCE_END.search(ctx.text, start)
-    found = _subject(ctx, start, stop.start() if stop else len(ctx.text))
+    found = subject_in(ctx, start, stop.start() if stop else len(ctx.text))
     return found or Speaker(None, "after")
 
 
@@ -267,7 +268,7 @@ def _incise(ctx: Context, span: QuoteSpan) -> Speaker | None:
         gender = "Fem" if "elle" in m.group("pron") else "Masc"
         who = ctx.last_person(span.start, gender)
         return Speaker(who, "pronoun") if who else None
-    return _subject(ctx, lo + m.end(), hi) or Speaker(None, "incise")
+    return subject_in(ctx, lo + m.end(), hi) or Speaker(None, "incise")
 
 
 def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
@@ -294,7 +295,7 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
             lo, region = previous, ctx.text[previous:opening]
     cue = BEFORE_CUE.search(ctx.text, max(0, lo - 2), opening)
     if cue:
-        found = _cue_head(ctx, cue) or _subject(ctx, cue.start("who"), cue.end("who"))
+        found = _cue_head(ctx, cue) or subject_in(ctx, cue.start("who"), cue.end("who"))
         if found and found.entity:
             return found
     if not REPORTING_BEFORE.search(region) and not region.rstrip(SPACES).endswith(":"):
@@ -310,7 +311,7 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
         verb = verbs[-1]  # the subject just before the last reporting verb
         clause = region[:verb.start()]
         cut = max(clause.rfind(","), -1) + 1
-        found = _subject(ctx, lo + cut, lo + verb.start())
+        found = subject_in(ctx, lo + cut, lo + verb.start())
         if found and found.entity:
             return found
         pron = re.search(rf"\b(?P<p>il|elle){_S}+(?:ne{_S}+|n[’']|l[’']|lui{_S}+)?$", clause,
@@ -334,7 +335,27 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
         return Speaker(persons[-1], "before")
     if named:
         return Speaker(named[-1], "before")
-    return _subject(ctx, lo, opening)
+    return subject_in(ctx, lo, opening)
+
+
+ParseReader = Callable[["Context", int, QuoteSpan], "Speaker | None"]
+MODE = os.environ.get("NEWSWORKER_SPEAKER_MODE", "rules-first")
+
+
+def _found(ctx: Context, i: int, span: QuoteSpan, parsed: ParseReader | None
+           ) -> Speaker | None:
+    rules = (_incise(ctx, span) if span.incise else None) or _after(ctx, span) \
+        or _before(ctx, span)
+    if parsed is None or MODE == "rules":
+        return rules
+    parse = parsed(ctx, i, span)
+    if DEBUG:
+        print(f"   rules={rules} parse={parse}")
+    if MODE == "parse":
+        return parse
+    if MODE == "parse-first":
+        return parse if parse is not None and parse.entity else (rules or parse)
+    return rules if rules is not None and rules.entity else (parse or rules)
 
 
 def _cue_head(ctx: Context, cue: re.Match) -> Speaker | None:
@@ -396,15 +417,18 @@ def _interviewee(ctx: Context, spans: list[QuoteSpan]) -> CanonicalEntity | None
 
 
 def attribute(text: str, spans: list[QuoteSpan], entities: list[CanonicalEntity],
-              genders: dict[str, str]) -> list[CanonicalEntity | None]:
-    """One speaker (or None) per quotation, in the order given."""
+              genders: dict[str, str], parsed: ParseReader | None = None
+              ) -> list[CanonicalEntity | None]:
+    """One speaker (or None) per quotation, in the order given.
+
+    `parsed` reads the speaker of quotation i from the dependency parse (speech.py).
+    """
     ctx = Context(text, entities, genders)
     ctx.quoted = [(q.start, q.end) for q in spans]
     interviewee = _interviewee(ctx, spans)
     speakers: list[CanonicalEntity | None] = []
     for i, span in enumerate(spans):
-        found = (_incise(ctx, span) if span.incise else None) or _after(ctx, span) \
-            or _before(ctx, span)
+        found = _found(ctx, i, span, parsed)
         who = found.entity if found else None
         if who is None and (found is None or found.how in ("after", "incise")) and i:
             prev = spans[i - 1]
