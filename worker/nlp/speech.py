@@ -38,7 +38,7 @@ SPEECH_LEMMAS = {fold(w) for w in (
     "menacer rassurer défendre justifier déclarer qualifier raconter résumer lâcher "
     "tonner s'emporter emporter agacer désoler amuser souvenir remémorer expliciter "
     "révéler dévoiler citer titrer rapporter publier poster partager commenter mettre "
-    "faire valoir savoir remarquer garde").split()}
+    "faire valoir savoir remarquer garde asséner").split()}
 # Forms the suffix rules below do not bring back to their infinitive.
 IRREGULAR = [
     (re.compile(r"^(?:re)?di(?:t|ts|s|sait|saient|ra|sent|ront)$"), "dire"),
@@ -74,7 +74,7 @@ PRONOUNS = {"il": "Masc", "elle": "Fem", "lui": "Masc", "celui-ci": "Masc", "cel
 # Relations under which a verb takes the quotation as what was said.
 GOVERNS = {"ccomp", "obj", "parataxis", "xcomp", "advcl", "conj", "dep", "obl:arg", "obl",
            "obl:mod", "nsubj", "appos", "acl", "nmod"}
-ATTACHED = {"parataxis", "advcl", "dep", "conj", "acl", "acl:relcl"}
+ATTACHED = {"parataxis", "advcl", "dep", "conj", "acl", "acl:relcl", "xcomp"}
 LEXICON: Callable[[str], list[str]] | None = None
 
 
@@ -103,31 +103,32 @@ def says(token: Token, forms=None) -> bool:
 
 
 def _speech_verbs(clause: Clause, forms) -> list[tuple[Token, str]]:
-    """(verb, how) of the verbs that govern the quotation or stand as its incise, nearest
-    to the quotation first."""
-    doc = clause.doc
-    found: list[tuple[Token, str]] = []
-    for tok in doc:
+    """(verb, how) of the verbs of saying around the quotation, nearest first: the verb
+    right after the closing mark ("», estime X"), a verb that governs the quotation or
+    stands as its incise, a verb of saying whose clause holds it."""
+    verbs: list[tuple[Token, str]] = []
+    quote_root = [t for t in clause.doc if clause.in_quote(t)]
+    for tok in clause.doc:
         if clause.in_quote(tok) or tok.is_punct:
             continue
-        quoted_children = [c for c in tok.children if clause.in_quote(c) and not c.is_punct
-                           and c.dep_ in GOVERNS]
-        incise = clause.in_quote(tok.head) and tok.dep_ in ATTACHED and tok.head is not tok
-        if quoted_children or incise:
-            found.append((tok, "governs" if quoted_children else "incise"))
-    verbs: list[tuple[Token, str]] = []
-    for tok, how in found:
-        for up in [tok, *list(tok.ancestors)[:2]]:
-            if clause.in_quote(up):
-                break
-            if says(up, forms):
-                verbs.append((up, how))
-                break
-        else:
-            if _incise_position(tok, clause) or (_has_subject(tok) and any(
-                    c.dep_ in ("ccomp", "parataxis") and clause.in_quote(c)
-                    for c in tok.children)):
-                verbs.append((tok, how))
+        governs = any(clause.in_quote(c) and not c.is_punct and c.dep_ in GOVERNS
+                      for c in tok.children)
+        attached = clause.in_quote(tok.head) and tok.dep_ in ATTACHED and tok.head is not tok
+        speech = says(tok, forms)
+        inverted_pronoun = any(re.fullmatch(r"-(?:t-)?(?:il|elle)", t.text.lower())
+                               for t in clause.doc[tok.i + 1:tok.i + 3])
+        if _incise_position(tok, clause) and (speech or governs or attached or inverted_pronoun):
+            verbs.append((tok, "incise"))
+        elif speech and (governs or attached or any(q in quote_root for q in tok.subtree)):
+            verbs.append((tok, "governs"))
+        elif governs or attached:
+            up = next((a for a in list(tok.ancestors)[:2]
+                       if not clause.in_quote(a) and says(a, forms)), None)
+            if up is not None:
+                verbs.append((up, "governs"))
+            elif _has_subject(tok) and any(c.dep_ in ("ccomp", "parataxis") and
+                                           clause.in_quote(c) for c in tok.children):
+                verbs.append((tok, "governs"))
     quote_at = clause.quote[0]
     return sorted(verbs, key=lambda v: abs(v[0].idx - quote_at))
 
@@ -158,10 +159,6 @@ def _subject(verb: Token, clause: Clause) -> Token | None:
                 if re.fullmatch(r"-(?:t-)?(?:il|elle|on|ils|elles)", c.text.lower())]
         if pron:  # "a-t-elle expliqué", "expliquait-il": the parse may hang it anywhere
             return pron[-1]
-        inverted = [c for c in tok.children if c.i > tok.i and c.dep_ in ("obj", "nsubj:pass")
-                    and not clause.in_quote(c)]
-        if inverted and tok.idx > clause.quote[0]:  # "», estime le ministre": inversion
-            return inverted[0]
         if tok.dep_ == "acl:relcl":  # "X, qui a déclaré …": the antecedent
             return tok.head if not clause.in_quote(tok.head) else None
         if tok.dep_ in ("conj", "xcomp", "advcl") and not clause.in_quote(tok.head) \
@@ -176,7 +173,10 @@ def _words_after(ctx: Context, clause: Clause, verb: Token) -> Speaker | None:
     """The words right after an inverted verb of saying, up to the next punctuation:
     "», précise Météo-France." when the parse did not give them a relation."""
     words = []
-    for tok in clause.doc[verb.i + 1:]:
+    inverted = [c for c in verb.children if c.i > verb.i and not clause.in_quote(c)
+                and c.dep_ in ("obj", "nsubj", "nsubj:pass", "appos")]
+    start = inverted[0].left_edge.i if inverted else verb.i + 1
+    for tok in clause.doc[start:]:
         if tok.is_punct or clause.in_quote(tok):
             break
         words.append(tok)
@@ -238,16 +238,17 @@ def from_parse(ctx: Context, span: QuoteSpan, clause: Clause | None,
     """The speaker the parse gives a quotation; None when the parse decides nothing."""
     if clause is None:
         return None
-    for verb, _how in _speech_verbs(clause, forms):
+    for verb, how in _speech_verbs(clause, forms):
         subject = _subject(verb, clause)
-        if subject is not None:
-            found = _who(ctx, clause, subject, span)
-            if found is not None:
-                return found
-        elif verb.idx > clause.quote[1]:
+        pronoun = subject is not None and subject.text.startswith("-")
+        if how == "incise" and not pronoun and (subject is None or subject.i > verb.i):
+            # "», estime le ministre de X": the inverted subject, which the parse often
+            # takes for an object, is the noun phrase after the verb.
             found = _words_after(ctx, clause, verb)
-            if found is not None:
-                return found
+        else:
+            found = _who(ctx, clause, subject, span) if subject is not None else None
+        if found is not None:
+            return found
     source = _selon(clause)
     if source is not None:
         return _who(ctx, clause, source, span)
