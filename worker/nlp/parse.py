@@ -87,6 +87,10 @@ def _right(text: str, span: QuoteSpan) -> int:
     """Where the context after a quotation ends: the end of its sentence, or the next
     quotation mark."""
     after = span.end + 1
+    follows = text[after:after + 3].lstrip(SPACES)
+    if span.text.rstrip(SPACES)[-1:] in ".!?…" and not follows[:1] in (",", ";", ":") \
+            and not follows[:1].islower():
+        return after  # the quotation closed its sentence: what follows is another one
     stop = SENTENCE_END.search(text, after, after + REACH)
     hi = stop.end() if stop and text[stop.start()] != "\n" else (
         stop.start() if stop else min(len(text), after + REACH))

@@ -209,7 +209,9 @@ def subject_in(ctx: Context, lo: int, hi: int) -> Speaker | None:
     stop = SENTENCE_END.search(region)
     hi = lo + stop.start() if stop else hi
     region = ctx.text[lo:hi]
-    named = [e for s, _, e in ctx.mentions if lo <= s < hi and not _complement(ctx.text, s)]
+    # A name inside a quotation is what was said, never who said it.
+    named = [e for s, _, e in ctx.mentions if lo <= s < hi and not _complement(ctx.text, s)
+             and not ctx._inside_quote(s)]
     persons = [e for e in named if e.label == "PER"]
     if persons:
         return Speaker(persons[0], "named")
@@ -339,23 +341,24 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
 
 
 ParseReader = Callable[["Context", int, QuoteSpan], "Speaker | None"]
-MODE = os.environ.get("NEWSWORKER_SPEAKER_MODE", "rules-first")
 
 
 def _found(ctx: Context, i: int, span: QuoteSpan, parsed: ParseReader | None
            ) -> Speaker | None:
+    """The parse's speaker when it names one, else the rules'.
+
+    Measured on both halves of the development pages (issue 22), the parse first and the
+    rules first gave the same figures; the parse reads constructions no rule was written
+    for (a subject far from its verb, control, relative clauses, a colon), so it leads.
+    """
+    parse = parsed(ctx, i, span) if parsed is not None else None
+    if parse is not None and parse.entity is not None:
+        return parse
     rules = (_incise(ctx, span) if span.incise else None) or _after(ctx, span) \
         or _before(ctx, span)
-    if parsed is None or MODE == "rules":
-        return rules
-    parse = parsed(ctx, i, span)
     if DEBUG:
         print(f"   rules={rules} parse={parse}")
-    if MODE == "parse":
-        return parse
-    if MODE == "parse-first":
-        return parse if parse is not None and parse.entity else (rules or parse)
-    return rules if rules is not None and rules.entity else (parse or rules)
+    return rules or parse
 
 
 def _cue_head(ctx: Context, cue: re.Match) -> Speaker | None:

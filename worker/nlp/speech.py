@@ -75,7 +75,9 @@ PRONOUNS = {"il": "Masc", "elle": "Fem", "lui": "Masc", "celui-ci": "Masc", "cel
 GOVERNS = {"ccomp", "obj", "parataxis", "xcomp", "advcl", "conj", "dep", "obl:arg", "obl",
            "obl:mod", "nsubj", "appos", "acl", "nmod"}
 ATTACHED = {"parataxis", "advcl", "dep", "conj", "acl", "acl:relcl", "xcomp"}
-LEXICON: Callable[[str], list[str]] | None = None
+# What may stand between the closing mark and an incise's verb: "», s'est-il réjoui".
+INCISE_WORDS = {"a", "avait", "ont", "aurait", "avaient", "est", "était", "s'", "s’", "se",
+                "-t", "t"}
 
 
 def lemmas(word: str, forms: Callable[[str], list[str]] | None = None) -> set[str]:
@@ -108,13 +110,15 @@ def _speech_verbs(clause: Clause, forms) -> list[tuple[Token, str]]:
     stands as its incise, a verb of saying whose clause holds it."""
     verbs: list[tuple[Token, str]] = []
     quote_root = [t for t in clause.doc if clause.in_quote(t)]
+    # "X a été clair : « … »": a colon introduces what the clause's subject says.
+    colon = clause.doc.text[:clause.quote[0]].rstrip().endswith(":")
     for tok in clause.doc:
         if clause.in_quote(tok) or tok.is_punct:
             continue
         governs = any(clause.in_quote(c) and not c.is_punct and c.dep_ in GOVERNS
                       for c in tok.children)
         attached = clause.in_quote(tok.head) and tok.dep_ in ATTACHED and tok.head is not tok
-        speech = says(tok, forms)
+        speech = says(tok, forms) and not _passive(tok)
         inverted_pronoun = any(re.fullmatch(r"-(?:t-)?(?:il|elle)", t.text.lower())
                                for t in clause.doc[tok.i + 1:tok.i + 3])
         if _incise_position(tok, clause) and (speech or governs or attached or inverted_pronoun):
@@ -126,8 +130,9 @@ def _speech_verbs(clause: Clause, forms) -> list[tuple[Token, str]]:
                        if not clause.in_quote(a) and says(a, forms)), None)
             if up is not None:
                 verbs.append((up, "governs"))
-            elif _has_subject(tok) and any(c.dep_ in ("ccomp", "parataxis") and
-                                           clause.in_quote(c) for c in tok.children):
+            elif _has_subject(tok) and (colon or any(
+                    c.dep_ in ("ccomp", "parataxis") and clause.in_quote(c)
+                    for c in tok.children)):
                 verbs.append((tok, "governs"))
     quote_at = clause.quote[0]
     return sorted(verbs, key=lambda v: abs(v[0].idx - quote_at))
@@ -139,8 +144,13 @@ def _incise_position(tok: Token, clause: Clause) -> bool:
         return False
     between = [t for t in tok.doc[:tok.i] if t.idx >= clause.quote[1]]
     return len(between) <= 4 and all(
-        t.is_punct or t.text.lower() in ("a", "avait", "ont", "aurait", "-t") or
+        t.is_punct or t.text.lower() in INCISE_WORDS or
         t.text.lower().startswith(("-il", "-elle")) for t in between)
+
+
+def _passive(tok: Token) -> bool:
+    """"Il était poursuivi pour « … »": a passive verb names no speaker as its subject."""
+    return any(c.dep_ in ("aux:pass", "nsubj:pass") for c in tok.children)
 
 
 def _has_subject(tok: Token) -> bool:
@@ -154,7 +164,10 @@ def _subject(verb: Token, clause: Clause) -> Token | None:
         subjects = [c for c in tok.children if c.dep_ in ("nsubj", "obl:agent")
                     and not clause.in_quote(c) and c.text.lower() not in ("-t", "t", "c'", "ce")]
         if subjects:
-            return min(subjects, key=lambda c: (c.dep_ != "nsubj", abs(c.i - verb.i)))
+            subject = min(subjects, key=lambda c: (c.dep_ != "nsubj", abs(c.i - verb.i)))
+            if tok.dep_ == "acl:relcl" and subject.text.lower() in ("qui", "lequel", "laquelle"):
+                return tok.head if not clause.in_quote(tok.head) else None  # "X, qui affirme"
+            return subject
         pron = [c for c in tok.doc[max(0, tok.i - 3):tok.i + 3]
                 if re.fullmatch(r"-(?:t-)?(?:il|elle|on|ils|elles)", c.text.lower())]
         if pron:  # "a-t-elle expliqué", "expliquait-il": the parse may hang it anywhere
@@ -180,9 +193,13 @@ def _words_after(ctx: Context, clause: Clause, verb: Token) -> Speaker | None:
         if tok.is_punct or clause.in_quote(tok):
             break
         words.append(tok)
+    if inverted:  # "l'avocate de X, Y": the parse's phrase may run past the comma
+        words += [t for t in inverted[0].subtree if t.i > start and not clause.in_quote(t)
+                  and t.dep_ != "acl:relcl" and t.head.dep_ != "acl:relcl"]
     if not words:
         return None
-    found = subject_in(ctx, clause.offset(words[0]), clause.offset(words[-1]) + len(words[-1]))
+    last = max(words, key=lambda t: t.i)
+    found = subject_in(ctx, clause.offset(words[0]), clause.offset(last) + len(last))
     return Speaker(found.entity, f"parse-{found.how}") if found else None
 
 
