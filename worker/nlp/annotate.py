@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from worker.nlp import speech
 from worker.nlp.dates import DateMention, find_dates
 from worker.nlp.entities import (
     CanonicalEntity,
@@ -14,7 +15,6 @@ from worker.nlp.entities import (
 )
 from worker.nlp.model import CHUNK_CHARS, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
-from worker.nlp import speech
 from worker.nlp.parse import parse_clauses
 from worker.nlp.quotes import find_quote_spans
 from worker.nlp.speakers import attribute, person_genders

@@ -88,8 +88,8 @@ def _right(text: str, span: QuoteSpan) -> int:
     quotation mark."""
     after = span.end + 1
     follows = text[after:after + 3].lstrip(SPACES)
-    if span.text.rstrip(SPACES)[-1:] in ".!?…" and not follows[:1] in (",", ";", ":") \
-            and not follows[:1].islower():
+    closed = span.text.rstrip(SPACES).endswith((".", "!", "?", "…"))
+    if closed and follows[:1] not in (",", ";", ":") and not follows[:1].islower():
         return after  # the quotation closed its sentence: what follows is another one
     stop = SENTENCE_END.search(text, after, after + REACH)
     hi = stop.end() if stop and text[stop.start()] != "\n" else (
