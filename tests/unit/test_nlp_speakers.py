@@ -143,6 +143,8 @@ PARSED_SPEAKERS = [
     # a medium, a platform or a document as the place of the words: the one who speaks
     ("Dans un entretien au Figaro, Marc Delorme assure que « la société ne supprimera aucun "
      "emploi en France cette année ».", "la société ne", "Marc Delorme"),
+    ("Dans une interview au Monde, Claire Dubois assure que « tout ira bien pour les "
+     "salariés du site ».", "tout ira bien", "Claire Dubois"),
     ("« Nous serons candidats aux prochaines élections régionales », a tweeté Julie Marchand "
      "sur X.", "Nous serons candidats", "Julie Marchand"),
     ("« Nous avons reçu plus de mille candidatures pour ce poste », a confié Marc Delorme au "

@@ -229,6 +229,18 @@ def _region(tok: Token, clause: Clause) -> tuple[int, int]:
     return start, clause.offset(hi) + len(hi.text)
 
 
+def _authors(channel: Token, clause: Clause) -> list[Token]:
+    """Who speaks through a channel: a name set beside it ("Dans un entretien au Monde,
+    X assure" parsed as one phrase), its complement ("un communiqué de la préfecture"),
+    the agent of its participle ("un texte publié par la mairie")."""
+    found = []
+    for dep in ("appos", "nmod"):
+        found += [c for c in channel.children if c.dep_ == dep and not clause.in_quote(c)]
+    for acl in (c for c in channel.children if c.dep_ == "acl"):
+        found += [c for c in acl.children if c.dep_ == "obl:agent"]
+    return found
+
+
 def _who(ctx: Context, clause: Clause, tok: Token, span: QuoteSpan) -> Speaker | None:
     word = tok.text.lower().lstrip("-")
     word = word[2:] if word.startswith("t-") else word
@@ -239,8 +251,7 @@ def _who(ctx: Context, clause: Clause, tok: Token, span: QuoteSpan) -> Speaker |
     if word in NOBODY:
         return Speaker(None, "parse-nobody")
     if fold(tok.text) in CHANNELS:  # "un communiqué de la préfecture": its author
-        authors = [c for c in tok.children if c.dep_ == "nmod" and not clause.in_quote(c)]
-        named = [subject_in(ctx, *_region(a, clause)) for a in authors]
+        named = [subject_in(ctx, *_region(a, clause)) for a in _authors(tok, clause)]
         named = [n for n in named if n and n.entity]
         return named[0] if named else Speaker(None, "parse-channel")
     lo, hi = _region(tok, clause)
