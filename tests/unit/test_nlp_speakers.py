@@ -106,6 +106,9 @@ PARSED_SPEAKERS = [
     # a role with a name in apposition after a comma: the name, not the complement
     ("Le tribunal a rendu sa décision. « Le prévenu n’a jamais exprimé le moindre regret », "
      "a souligné l’avocate de Jérôme Palud, Agnès Millet.", "Le prévenu n’a", "Agnès Millet"),
+    # a verb of saying in two words
+    ("« Une hausse des taux ferait plonger le marché immobilier », met en garde l’économiste "
+     "Hugo Lenoir.", "Une hausse des taux", "Hugo Lenoir"),
     # a reflexive verb of speech in the incise
     ("« C’est une victoire pour tous les locataires de l’immeuble », s’est réjouie Sandrine "
      "Aubert, présidente de l’amicale.", "C’est une victoire", "Sandrine Aubert"),
@@ -170,6 +173,13 @@ UNATTRIBUTED = [
     # a passive verb: the charge is not the defendant's words
     ("Thomas Girard a été condamné mardi pour « menaces de mort réitérées contre un élu "
      "local ».", "menaces de mort"),
+    # a colon after a clause that reports no speech, its subject a pronoun
+    ("Le philosophe Henri Mazel a publié son livre en 1990. Cependant, il a fait silence sur "
+     "la question des retraites :\n\n« De telles réformes ne laissent aucune place aux plus "
+     "fragiles. »", "De telles réformes"),
+    # "selon X" inside a noun phrase names the view, not the words' speaker
+    ("La conception de l’État selon Henri Mazel ne voit les citoyens que « libres, égaux et "
+     "indépendants les uns des autres ».", "libres, égaux"),
     # an unnamed person speaks
     ("« On ne nous a rien dit avant la fermeture de l’usine », regrette une salariée.",
      "On ne nous a rien"),

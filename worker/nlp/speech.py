@@ -37,8 +37,10 @@ SPEECH_LEMMAS = {fold(w) for w in (
     "penser croire espérer craindre redouter accuser fustiger saluer exhorter réclamer "
     "menacer rassurer défendre justifier déclarer qualifier raconter résumer lâcher "
     "tonner s'emporter emporter agacer désoler amuser souvenir remémorer expliciter "
-    "révéler dévoiler citer titrer rapporter publier poster partager commenter mettre "
-    "faire valoir savoir remarquer garde asséner").split()}
+    "révéler dévoiler citer titrer rapporter publier poster partager commenter "
+    "asséner anticiper").split()}
+# Verbs of saying in two words: "fait savoir", "met en garde".
+PHRASES = {"faire": ("savoir", "valoir", "remarquer", "observer"), "mettre": ("en garde",)}
 # Forms the suffix rules below do not bring back to their infinitive.
 IRREGULAR = [
     (re.compile(r"^(?:re)?di(?:t|ts|s|sait|saient|ra|sent|ront)$"), "dire"),
@@ -55,6 +57,7 @@ IRREGULAR = [
     (re.compile(r"^(?:cr)?oi(?:t|sait)$|^cru$"), "croire"),
     (re.compile(r"^crai(?:nt|gnait)$"), "craindre"),
     (re.compile(r"^fai(?:t|sait|ra)$"), "faire"),
+    (re.compile(r"^m(?:et|ettait|ettra|is)$"), "mettre"),
 ]
 SUFFIXES = (("ées", "er"), ("és", "er"), ("ée", "er"), ("é", "er"), ("aient", "er"),
             ("ait", "er"), ("era", "er"), ("eront", "er"), ("ent", "er"), ("es", "er"),
@@ -101,7 +104,12 @@ def lemmas(word: str, forms: Callable[[str], list[str]] | None = None) -> set[st
 def says(token: Token, forms=None) -> bool:
     """A verb of saying: by its form ("a déclaré", "insiste-t-elle")."""
     word = token.text.split("-")[0] if "-" in token.text[1:] else token.text
-    return bool(lemmas(word, forms) & SPEECH_LEMMAS)
+    found = lemmas(word, forms)
+    if found & SPEECH_LEMMAS:
+        return True
+    following = " ".join(t.text.lower() for t in token.doc[token.i + 1:token.i + 3])
+    return any(following.startswith(rest) for verb in found & PHRASES.keys()
+               for rest in PHRASES[verb])
 
 
 def _speech_verbs(clause: Clause, forms) -> list[tuple[Token, str]]:
@@ -130,9 +138,10 @@ def _speech_verbs(clause: Clause, forms) -> list[tuple[Token, str]]:
                        if not clause.in_quote(a) and says(a, forms)), None)
             if up is not None:
                 verbs.append((up, "governs"))
-            elif _has_subject(tok) and (colon or any(
-                    c.dep_ in ("ccomp", "parataxis") and clause.in_quote(c)
-                    for c in tok.children)):
+            elif _has_subject(tok) and colon and tok.idx < clause.quote[0]:
+                verbs.append((tok, "colon"))  # no verb of saying: the colon introduces
+            elif _has_subject(tok) and any(c.dep_ in ("ccomp", "parataxis") and
+                                           clause.in_quote(c) for c in tok.children):
                 verbs.append((tok, "governs"))
     quote_at = clause.quote[0]
     return sorted(verbs, key=lambda v: abs(v[0].idx - quote_at))
@@ -209,8 +218,8 @@ def _selon(clause: Clause) -> Token | None:
         if clause.in_quote(tok):
             continue
         cases = {fold(c.text) for c in tok.children if c.dep_ == "case"}
-        if cases & {"selon", "apres"}:
-            return tok
+        if cases & {"selon", "apres"} and tok.dep_ != "nmod":
+            return tok  # "selon X" about the clause, not "la conception selon X" 
         if "pour" in cases and tok.left_edge.i <= 1 and tok.idx < clause.quote[0]:
             return tok  # "Pour le vice-amiral X, la cyberattaque est « … »"
     return None
@@ -273,6 +282,9 @@ def from_parse(ctx: Context, span: QuoteSpan, clause: Clause | None,
             # "», estime le ministre de X": the inverted subject, which the parse often
             # takes for an object, is the noun phrase after the verb.
             found = _words_after(ctx, clause, verb)
+        elif how == "colon" and subject is not None and subject.text.lower() in PRONOUNS:
+            # "Il a fait silence sur … : « … »" names no speech: a named subject only
+            found = None
         else:
             found = _who(ctx, clause, subject, span) if subject is not None else None
         if found is not None:
