@@ -219,7 +219,7 @@ def _selon(clause: Clause) -> Token | None:
             continue
         cases = {fold(c.text) for c in tok.children if c.dep_ == "case"}
         if cases & {"selon", "apres"} and tok.dep_ != "nmod":
-            return tok  # "selon X" about the clause, not "la conception selon X" 
+            return tok  # "selon X" about the clause, not "la conception selon X"
         if "pour" in cases and tok.left_edge.i <= 1 and tok.idx < clause.quote[0]:
             return tok  # "Pour le vice-amiral X, la cyberattaque est « … »"
     return None
