@@ -13,6 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import spacy
 from spacy.language import Language
@@ -35,7 +36,8 @@ QUOTE_WORDS = 12
 def load_parser(name: str) -> Language:
     """tok2vec + parser of the installed model `name`, loaded once per process."""
     try:
-        probe = spacy.util.get_model_meta(spacy.util.get_package_path(name))
+        path = Path(name) if Path(name).is_dir() else spacy.util.get_package_path(name)
+        probe = spacy.util.get_model_meta(path)
     except (OSError, ModuleNotFoundError) as exc:
         raise RuntimeError(
             f"spaCy model {name!r} is not installed; install its PyPI package "

@@ -1,6 +1,8 @@
-"""Who speaks a quotation: rules over the article's entities, no guessing.
+"""Who speaks a quotation: the dependency parse first (speech.py), then rules over the
+article's entities, no guessing.
 
-In order: an attribution inside the marks or right after them ("», a déclaré X",
+The parse names the subject of the verb of saying around the quotation; when it names
+no entity, the rules below are tried, in order: an attribution inside the marks or right after them ("», a déclaré X",
 "», a-t-il ajouté", "», indique le ministère"), then before them in the same sentence
 ("Selon X, « … »", "X a déclaré : « … »", "Il a ajouté que « … »") or in the sentence
 or paragraph just before when it reports speech, then the quotation just before when
