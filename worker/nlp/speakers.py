@@ -2,8 +2,9 @@
 article's entities, no guessing.
 
 The parse names the subject of the verb of saying around the quotation; when it names
-no entity, the rules below are tried, in order: an attribution inside the marks or right after them ("», a déclaré X",
-"», a-t-il ajouté", "», indique le ministère"), then before them in the same sentence
+no entity, the rules below are tried, in order: an attribution inside the marks or right
+after them ("», a déclaré X", "», a-t-il ajouté", "», indique le ministère"), then
+before them in the same sentence
 ("Selon X, « … »", "X a déclaré : « … »", "Il a ajouté que « … »") or in the sentence
 or paragraph just before when it reports speech, then the quotation just before when
 only its attribution lies between (a new paragraph of the same speech too), then the
