@@ -157,6 +157,14 @@ PARSED_SPEAKERS = [
     ("La route départementale restera coupée. Selon un communiqué de la préfecture du Var, "
      "« les travaux de déblaiement dureront au moins trois semaines ».", "les travaux de",
      "préfecture du Var"),
+    ("« Le gouvernement doit revoir sa copie », a réagi sur France Inter la présidente de "
+     "l’association, Maud Lefebvre.", "Le gouvernement doit", "Maud Lefebvre"),
+    ("Le porte-parole de la police nationale, Yann Girardot, cité par l’AFP, a confirmé que "
+     "« deux suspects ont été interpellés dans la matinée ».", "deux suspects", "Yann Girardot"),
+    # the subject far after its verb, past a time and a place
+    ("« Aucune décision ne sera prise avant la fin des consultations », a déclaré mardi lors "
+     "d’une conférence de presse à Paris le porte-parole du ministère, Louis Carpentier.",
+     "Aucune décision", "Louis Carpentier"),
     # a person named inside the quotation is not its speaker
     ("La juge Sophie Lambert a été interrogée sur ses liens avec l’accusé. « Je ne connais "
      "pas Paul Verrier et je ne l’ai jamais rencontré », a-t-elle répondu.",
@@ -191,6 +199,8 @@ NOT_THE_SPEAKER = [
      "Telegram.", "Nous avons parlé", {"Emmanuel Macron", "Telegram"}),
     ("« Véronique Castel n’a jamais été consultée sur ce dossier », selon un communiqué "
      "publié par la mairie.", "Véronique Castel", {"Véronique Castel"}),
+    ("« Il est trop tôt pour conclure quoi que ce soit », a estimé la police dans un message "
+     "publié sur Facebook.", "Il est trop tôt", {"Facebook"}),
     ("« Le budget sera voté avant la fin du mois prochain », a expliqué Marie Dupuis dans une "
      "interview à Libération.", "Le budget sera", {"Libération"}),
 ]
