@@ -188,6 +188,11 @@ UNATTRIBUTED = [
     # "selon X" inside a noun phrase names the view, not the words' speaker
     ("La conception de l’État selon Henri Mazel ne voit les citoyens que « libres, égaux et "
      "indépendants les uns des autres ».", "libres, égaux"),
+    # the parse reads the role as the subject of its own verb, not as the apposition of
+    # the name before the comma
+    ("Le témoignage de Denise Arnal a été recueilli mardi. Par la voix de son fils Martin "
+     "Arnal, l’octogénaire raconte « une captivité longue et très difficile dans les "
+     "tunnels ».", "une captivité longue"),
     # an unnamed person speaks
     ("« On ne nous a rien dit avant la fermeture de l’usine », regrette une salariée.",
      "On ne nous a rien"),

@@ -344,6 +344,8 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
 
 
 ParseReader = Callable[["Context", int, QuoteSpan], "Speaker | None"]
+# The parse's answer when it shows a rule's reading wrong: no speaker, the rules not asked.
+VETO = "parse-veto"
 
 
 def _found(ctx: Context, i: int, span: QuoteSpan, parsed: ParseReader | None
@@ -355,7 +357,7 @@ def _found(ctx: Context, i: int, span: QuoteSpan, parsed: ParseReader | None
     for (a subject far from its verb, control, relative clauses, a colon), so it leads.
     """
     parse = parsed(ctx, i, span) if parsed is not None else None
-    if parse is not None and parse.entity is not None:
+    if parse is not None and (parse.entity is not None or parse.how == VETO):
         return parse
     rules = (_incise(ctx, span) if span.incise else None) or _after(ctx, span) \
         or _before(ctx, span)

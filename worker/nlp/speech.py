@@ -20,7 +20,7 @@ from spacy.tokens import Token
 
 from worker.nlp.parse import Clause
 from worker.nlp.quotes import QuoteSpan
-from worker.nlp.speakers import Context, Speaker, subject_in
+from worker.nlp.speakers import VETO, Context, Speaker, subject_in
 from worker.nlp.text import fold
 
 # Verbs of saying, thinking aloud and writing (infinitives, accents folded).
@@ -267,6 +267,11 @@ def _who(ctx: Context, clause: Clause, tok: Token, span: QuoteSpan) -> Speaker |
     found = subject_in(ctx, lo, hi)
     if found is None:
         return None
+    if found.how == "role" and found.entity is not None and any(
+            lo - 3 <= m.end <= lo for m in found.entity.mentions):
+        # "…de sa fille Sharone, l'octogénaire décrit": the rules read the role as
+        # Sharone's apposition, the parse as the subject of its own verb: someone else.
+        return Speaker(None, VETO)
     return Speaker(found.entity, f"parse-{found.how}")
 
 
