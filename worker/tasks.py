@@ -51,11 +51,13 @@ def _preload_model(sender=None, **_kwargs) -> None:
     if NLP_QUEUE in consumed:
         from worker.logs import configure
         from worker.nlp.model import load_lexicon, load_model
+        from worker.nlp.parse import load_parser
 
         settings = get_settings()
         configure(settings.log_level, settings.log_format)  # before Celery sets it up
         load_model(settings.spacy_model, settings.ner_component)
         load_lexicon(settings.spacy_model)  # 1.4 s a process otherwise, at its first batch
+        load_parser(settings.spacy_model)  # the speakers' parser, at its first quotation
 
 
 @worker_process_init.connect

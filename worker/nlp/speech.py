@@ -1,0 +1,308 @@
+"""Who speaks a quotation, read from the dependency parse of the clause around it.
+
+The speech verb is the one that governs the quotation (« … » as its object, its
+complement clause or a parenthetical: "X a déclaré : « … »", "« … », estime X",
+"« … », a-t-il dit") or a verb of saying in the same clause; "selon X" names its source
+too. Its subject is the speaker: through coordination ("X s'est levé et a dit"), a verb
+it governs ("X a tenu à préciser"), a relative clause ("X, qui a déclaré") and a pronoun
+(the last person named before, of its gender). The subject is matched with the article's
+entities; a name inside a quotation, or a medium, platform or document as the place of
+the words ("sur Telegram", "dans un entretien au Monde", "selon un communiqué"), is not
+a speaker — the one who speaks through it is, when the clause names them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from spacy.tokens import Token
+
+from worker.nlp.parse import Clause
+from worker.nlp.quotes import QuoteSpan
+from worker.nlp.speakers import VETO, Context, Speaker, subject_in
+from worker.nlp.text import fold
+
+# Verbs of saying, thinking aloud and writing (infinitives, accents folded).
+SPEECH_LEMMAS = {fold(w) for w in (
+    "dire déclarer affirmer ajouter estimer indiquer préciser souligner expliquer assurer "
+    "confier prévenir reconnaître répondre annoncer avertir commenter conclure confirmer "
+    "dénoncer déplorer détailler écrire insister juger lancer marteler noter observer "
+    "plaider poursuivre raconter rappeler réagir regretter relever répéter réitérer résumer "
+    "rétorquer répliquer souffler témoigner trancher tweeter admettre promettre avancer "
+    "glisser ironiser concéder nuancer arguer exclamer interroger demander inquiéter "
+    "indigner étonner féliciter réjouir protester objecter renchérir mentionner signaler "
+    "confesser avouer clamer crier hurler murmurer soupirer sourire décrire évoquer "
+    "certifier jurer reprendre compléter tempérer analyser pointer prédire considérer "
+    "penser croire espérer craindre redouter accuser fustiger saluer exhorter réclamer "
+    "menacer rassurer défendre justifier déclarer qualifier raconter résumer lâcher "
+    "tonner s'emporter emporter agacer désoler amuser souvenir remémorer expliciter "
+    "révéler dévoiler citer titrer rapporter publier poster partager commenter "
+    "asséner anticiper").split()}
+# Verbs of saying in two words: "fait savoir", "met en garde".
+PHRASES = {"faire": ("savoir", "valoir", "remarquer", "observer"), "mettre": ("en garde",)}
+# Forms the suffix rules below do not bring back to their infinitive.
+IRREGULAR = [
+    (re.compile(r"^(?:re)?di(?:t|ts|s|sait|saient|ra|sent|ront)$"), "dire"),
+    (re.compile(r"^(?:d[ée]cr|[ée]cr|d[ée]cri)(?:it|ivait|ira|ivent|iront)$"), "ecrire"),
+    (re.compile(r"^reconn(?:u|ue|a[iî]t|aissait|aîtra)$"), "reconnaitre"),
+    (re.compile(r"^r[ée]pond(?:u|ait|ra|ent)?$"), "repondre"),
+    (re.compile(r"^pr[ée]vien(?:t|dra|nent)$|^pr[ée]venu$"), "prevenir"),
+    (re.compile(r"^conclu(?:t|ra)?$"), "conclure"),
+    (re.compile(r"^(?:pro|ad)(?:met|mis|mettait|mettra)$"), "promettre"),
+    (re.compile(r"^poursui(?:t|vi|vait|vra)$"), "poursuivre"),
+    (re.compile(r"^(?:avert|r[ée]ag)(?:i|it|issait|ira)$"), "avertir"),
+    (re.compile(r"^souri(?:t|ait|ra)?$"), "sourire"),
+    (re.compile(r"^(?:re)?pri(?:s|t)$|^reprend(?:ait|ra)?$"), "reprendre"),
+    (re.compile(r"^(?:cr)?oi(?:t|sait)$|^cru$"), "croire"),
+    (re.compile(r"^crai(?:nt|gnait)$"), "craindre"),
+    (re.compile(r"^fai(?:t|sait|ra)$"), "faire"),
+    (re.compile(r"^m(?:et|ettait|ettra|is)$"), "mettre"),
+]
+SUFFIXES = (("ées", "er"), ("és", "er"), ("ée", "er"), ("é", "er"), ("aient", "er"),
+            ("ait", "er"), ("era", "er"), ("eront", "er"), ("ent", "er"), ("es", "er"),
+            ("e", "er"), ("a", "er"))
+# Nouns for where words were said or written: not a speaker, their author may be one.
+CHANNELS = {fold(w) for w in (
+    "communiqué communiqués déclaration texte lettre courrier message messages note rapport "
+    "document tweet tweets post publication vidéo entretien interview interviews émission "
+    "journal quotidien hebdomadaire chaîne radio télévision antenne plateau site compte "
+    "réseau réseaux page blog tribune éditorial conférence discours livre ouvrage "
+    "mémoire mémoires courriel mail mails réponse propos").split()}
+# Subjects that name no one: the quotation has no named speaker.
+NOBODY = {"on", "ils", "elles", "nous", "je", "j", "j'", "vous", "tu", "certains",
+          "beaucoup", "plusieurs", "d'autres", "personne", "chacun", "tous", "aucun"}
+PRONOUNS = {"il": "Masc", "elle": "Fem", "lui": "Masc", "celui-ci": "Masc", "celle-ci": "Fem",
+            "lui-même": "Masc", "elle-même": "Fem"}
+# Relations under which a verb takes the quotation as what was said.
+GOVERNS = {"ccomp", "obj", "parataxis", "xcomp", "advcl", "conj", "dep", "obl:arg", "obl",
+           "obl:mod", "nsubj", "appos", "acl", "nmod"}
+ATTACHED = {"parataxis", "advcl", "dep", "conj", "acl", "acl:relcl", "xcomp"}
+# What may stand between the closing mark and an incise's verb: "», s'est-il réjoui".
+INCISE_WORDS = {"a", "avait", "ont", "aurait", "avaient", "est", "était", "s'", "s’", "se",
+                "-t", "t"}
+
+
+def lemmas(word: str, forms: Callable[[str], list[str]] | None = None) -> set[str]:
+    """Possible infinitives of a verb form, accents folded ("confié" -> "confier")."""
+    w = fold(word).strip("-")
+    found = {fold(f) for f in (forms(w) if forms else [w])} | {w}
+    for suffix, ending in SUFFIXES:
+        if w.endswith(fold(suffix)) and len(w) > len(suffix) + 2:
+            found.add(w[:-len(suffix)] + ending)
+            break
+    if w.endswith("it") and len(w) > 4:
+        found.add(w[:-1] + "r")  # "avertit" -> "avertir"
+    if w.endswith("i") and len(w) > 4:
+        found.add(w + "r")  # "averti" -> "avertir"
+    for pattern, lemma in IRREGULAR:
+        if pattern.match(w):
+            found.add(lemma)
+    return found
+
+
+def says(token: Token, forms=None) -> bool:
+    """A verb of saying: by its form ("a déclaré", "insiste-t-elle")."""
+    word = token.text.split("-")[0] if "-" in token.text[1:] else token.text
+    found = lemmas(word, forms)
+    if found & SPEECH_LEMMAS:
+        return True
+    following = " ".join(t.text.lower() for t in token.doc[token.i + 1:token.i + 3])
+    return any(following.startswith(rest) for verb in found & PHRASES.keys()
+               for rest in PHRASES[verb])
+
+
+def _speech_verbs(clause: Clause, forms) -> list[tuple[Token, str]]:
+    """(verb, how) of the verbs of saying around the quotation, nearest first: the verb
+    right after the closing mark ("», estime X"), a verb that governs the quotation or
+    stands as its incise, a verb of saying whose clause holds it."""
+    verbs: list[tuple[Token, str]] = []
+    quote_root = [t for t in clause.doc if clause.in_quote(t)]
+    # "X a été clair : « … »": a colon introduces what the clause's subject says.
+    colon = clause.doc.text[:clause.quote[0]].rstrip().endswith(":")
+    for tok in clause.doc:
+        if clause.in_quote(tok) or tok.is_punct:
+            continue
+        governs = any(clause.in_quote(c) and not c.is_punct and c.dep_ in GOVERNS
+                      for c in tok.children)
+        attached = clause.in_quote(tok.head) and tok.dep_ in ATTACHED and tok.head is not tok
+        speech = says(tok, forms) and not _passive(tok)
+        inverted_pronoun = any(re.fullmatch(r"-(?:t-)?(?:il|elle)", t.text.lower())
+                               for t in clause.doc[tok.i + 1:tok.i + 3])
+        if _incise_position(tok, clause) and (speech or governs or attached or inverted_pronoun):
+            verbs.append((tok, "incise"))
+        elif speech and (governs or attached or any(q in quote_root for q in tok.subtree)):
+            verbs.append((tok, "governs"))
+        elif governs or attached:
+            up = next((a for a in list(tok.ancestors)[:2]
+                       if not clause.in_quote(a) and says(a, forms)), None)
+            if up is not None:
+                verbs.append((up, "governs"))
+            elif _has_subject(tok) and colon and tok.idx < clause.quote[0]:
+                verbs.append((tok, "colon"))  # no verb of saying: the colon introduces
+            elif _has_subject(tok) and any(c.dep_ in ("ccomp", "parataxis") and
+                                           clause.in_quote(c) for c in tok.children):
+                verbs.append((tok, "governs"))
+    quote_at = clause.quote[0]
+    return sorted(verbs, key=lambda v: abs(v[0].idx - quote_at))
+
+
+def _incise_position(tok: Token, clause: Clause) -> bool:
+    """Right after the closing mark, past a comma and an auxiliary: "», ajoute X"."""
+    if tok.idx < clause.quote[1]:
+        return False
+    between = [t for t in tok.doc[:tok.i] if t.idx >= clause.quote[1]]
+    return len(between) <= 4 and all(
+        t.is_punct or t.text.lower() in INCISE_WORDS or
+        t.text.lower().startswith(("-il", "-elle")) for t in between)
+
+
+def _passive(tok: Token) -> bool:
+    """"Il était poursuivi pour « … »": a passive verb names no speaker as its subject."""
+    return any(c.dep_ in ("aux:pass", "nsubj:pass") for c in tok.children)
+
+
+def _has_subject(tok: Token) -> bool:
+    return any(c.dep_ in ("nsubj", "nsubj:pass") for c in tok.children)
+
+
+def _subject(verb: Token, clause: Clause) -> Token | None:
+    """The subject of a verb of saying, climbing coordination and control."""
+    tok = verb
+    for _ in range(3):
+        subjects = [c for c in tok.children if c.dep_ in ("nsubj", "obl:agent")
+                    and not clause.in_quote(c) and c.text.lower() not in ("-t", "t", "c'", "ce")]
+        if subjects:
+            subject = min(subjects, key=lambda c: (c.dep_ != "nsubj", abs(c.i - verb.i)))
+            if tok.dep_ == "acl:relcl" and subject.text.lower() in ("qui", "lequel", "laquelle"):
+                return tok.head if not clause.in_quote(tok.head) else None  # "X, qui affirme"
+            return subject
+        pron = [c for c in tok.doc[max(0, tok.i - 3):tok.i + 3]
+                if re.fullmatch(r"-(?:t-)?(?:il|elle|on|ils|elles)", c.text.lower())]
+        if pron:  # "a-t-elle expliqué", "expliquait-il": the parse may hang it anywhere
+            return pron[-1]
+        if tok.dep_ == "acl:relcl":  # "X, qui a déclaré …": the antecedent
+            return tok.head if not clause.in_quote(tok.head) else None
+        if tok.dep_ in ("conj", "xcomp", "advcl") and not clause.in_quote(tok.head) \
+                and tok.head is not tok:
+            tok = tok.head
+            continue
+        return None
+    return None
+
+
+def _words_after(ctx: Context, clause: Clause, verb: Token) -> Speaker | None:
+    """The words right after an inverted verb of saying, up to the next punctuation:
+    "», précise Météo-France." when the parse did not give them a relation."""
+    words = []
+    inverted = [c for c in verb.children if c.i > verb.i and not clause.in_quote(c)
+                and c.dep_ in ("obj", "nsubj", "nsubj:pass", "appos")]
+    start = inverted[0].left_edge.i if inverted else verb.i + 1
+    for tok in clause.doc[start:]:
+        if tok.is_punct or clause.in_quote(tok):
+            break
+        words.append(tok)
+    if inverted:  # "l'avocate de X, Y": the parse's phrase may run past the comma
+        words += [t for t in inverted[0].subtree if t.i > start and not clause.in_quote(t)
+                  and t.dep_ != "acl:relcl" and t.head.dep_ != "acl:relcl"]
+    if not words:
+        return None
+    last = max(words, key=lambda t: t.i)
+    found = subject_in(ctx, clause.offset(words[0]), clause.offset(last) + len(last))
+    return Speaker(found.entity, f"parse-{found.how}") if found else None
+
+
+def _selon(clause: Clause) -> Token | None:
+    """The source of "selon X", "d'après X" outside the quotation."""
+    for tok in clause.doc:
+        if clause.in_quote(tok):
+            continue
+        cases = {fold(c.text) for c in tok.children if c.dep_ == "case"}
+        if cases & {"selon", "apres"} and tok.dep_ != "nmod":
+            return tok  # "selon X" about the clause, not "la conception selon X"
+        if "pour" in cases and tok.left_edge.i <= 1 and tok.idx < clause.quote[0]:
+            return tok  # "Pour le vice-amiral X, la cyberattaque est « … »"
+    return None
+
+
+def _region(tok: Token, clause: Clause) -> tuple[int, int]:
+    """Article offsets of a subject's noun phrase, without its relative clauses."""
+    kept = [tok]
+    for child in tok.children:
+        if child.dep_ in ("acl:relcl", "acl", "punct") or clause.in_quote(child):
+            continue
+        kept.extend(t for t in child.subtree if not clause.in_quote(t))
+    lo = min(kept, key=lambda t: t.idx)
+    hi = max(kept, key=lambda t: t.idx + len(t.text))
+    start = clause.offset(lo)
+    return start, clause.offset(hi) + len(hi.text)
+
+
+def _authors(channel: Token, clause: Clause) -> list[Token]:
+    """Who speaks through a channel: a name set beside it ("Dans un entretien au Monde,
+    X assure" parsed as one phrase), its complement ("un communiqué de la préfecture"),
+    the agent of its participle ("un texte publié par la mairie")."""
+    found = []
+    for dep in ("appos", "nmod"):
+        found += [c for c in channel.children if c.dep_ == dep and not clause.in_quote(c)]
+    for acl in (c for c in channel.children if c.dep_ == "acl"):
+        found += [c for c in acl.children if c.dep_ == "obl:agent"]
+    return found
+
+
+def _who(ctx: Context, clause: Clause, tok: Token, span: QuoteSpan) -> Speaker | None:
+    word = tok.text.lower().lstrip("-")
+    word = word[2:] if word.startswith("t-") else word
+    before = min(span.start, clause.offset(tok))
+    if word in PRONOUNS:
+        who = ctx.last_person(before, PRONOUNS[word])
+        return Speaker(who, "parse-pronoun") if who else Speaker(None, "parse-pronoun")
+    if word in NOBODY:
+        return Speaker(None, "parse-nobody")
+    if fold(tok.text) in CHANNELS:  # "un communiqué de la préfecture": its author
+        named = [subject_in(ctx, *_region(a, clause)) for a in _authors(tok, clause)]
+        named = [n for n in named if n and n.entity]
+        return named[0] if named else Speaker(None, "parse-channel")
+    lo, hi = _region(tok, clause)
+    found = subject_in(ctx, lo, hi)
+    if found is None:
+        return None
+    if found.how == "role" and found.entity is not None and any(
+            lo - 3 <= m.end <= lo for m in found.entity.mentions):
+        # "…de sa fille Sharone, l'octogénaire décrit": the rules read the role as
+        # Sharone's apposition, the parse as the subject of its own verb: someone else.
+        return Speaker(None, VETO)
+    return Speaker(found.entity, f"parse-{found.how}")
+
+
+def from_parse(ctx: Context, span: QuoteSpan, clause: Clause | None,
+               forms=None) -> Speaker | None:
+    """The speaker the parse gives a quotation; None when the parse decides nothing."""
+    if clause is None:
+        return None
+    for verb, how in _speech_verbs(clause, forms):
+        subject = _subject(verb, clause)
+        pronoun = subject is not None and subject.text.startswith("-")
+        if how == "incise" and not pronoun and (subject is None or subject.i > verb.i):
+            # "», estime le ministre de X": the inverted subject, which the parse often
+            # takes for an object, is the noun phrase after the verb.
+            found = _words_after(ctx, clause, verb)
+        elif how == "colon" and subject is not None and subject.text.lower() in PRONOUNS:
+            # "Il a fait silence sur … : « … »" names no speech: a named subject only
+            found = None
+        else:
+            found = _who(ctx, clause, subject, span) if subject is not None else None
+        if found is not None:
+            return found
+    source = _selon(clause)
+    if source is not None:
+        return _who(ctx, clause, source, span)
+    return None
+
+
+def reader(clauses: list[Clause | None], forms=None
+           ) -> Callable[[Context, int, QuoteSpan], Speaker | None]:
+    """The per-quotation hook speakers.attribute calls with each quotation's index."""
+    def read(ctx: Context, i: int, span: QuoteSpan) -> Speaker | None:
+        return from_parse(ctx, span, clauses[i], forms)
+    return read
