@@ -9,7 +9,7 @@ import uuid
 from collections import deque
 from queue import Empty
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import setup_logging
 from kombu import Queue
 from kombu.exceptions import ChannelError
@@ -17,6 +17,7 @@ from kombu.transport import filesystem
 from kombu.utils.json import dumps, loads
 
 from worker.logs import configure
+from worker.outage import BROKER, BROKER_DOWN
 from worker.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,39 @@ class FolderTransport(filesystem.Transport):
     Channel = FolderChannel
 
 
+class BrokerWatch(bootsteps.StartStopStep):
+    """A step of Celery's consumer, started at each connection to the broker.
+
+    From the second start on it is a reconnection: counted, and the outage's end logged.
+    The scheduler's worker (the one consuming the control queue) then sends a sweep of
+    every unfinished article nobody holds: the messages a restarted broker lost, and the
+    next steps that tasks could not send while it was away, go out now rather than
+    after NEWSWORKER_STUCK_AFTER_SECONDS. A copy of a message still queued costs one
+    skipped claim.
+    """
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, parent, **kwargs) -> None:
+        super().__init__(parent, **kwargs)
+        self.connections = 0
+
+    def start(self, parent) -> None:
+        self.connections += 1
+        if self.connections == 1:
+            return
+        from worker import metrics
+
+        metrics.BROKER_RECONNECTS.inc()
+        BROKER.end()
+        sweep_queue = ROUTES["newsworker.sweep"]["queue"]
+        if sweep_queue in set(parent.app.amqp.queues.consume_from or ()):
+            try:
+                parent.app.send_task("newsworker.sweep", kwargs={"everything": True})
+            except BROKER_DOWN as exc:  # gone again: the next reconnection sends it
+                BROKER.begin(exc)
+
+
 def _embedded_broker_options(settings: Settings) -> dict:
     # The filesystem transport needs no server: producers and consumers share one folder.
     folder = (settings.data_dir / "broker").resolve()
@@ -135,6 +169,10 @@ def make_celery(settings: Settings) -> Celery:
         # A task is acknowledged only when done, and given back if its worker dies.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # Tasks running when the broker goes away finish their step (the database holds
+        # the result) rather than being killed; their acknowledgement is lost with the
+        # connection, and what they could not send, the sweep sends (worker/outage.py).
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_prefetch_multiplier=1,
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
@@ -151,6 +189,7 @@ def make_celery(settings: Settings) -> Celery:
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
         timezone="UTC",
     )
+    app.steps["consumer"].add(BrokerWatch)
     return app
 
 
