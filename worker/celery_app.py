@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -11,6 +12,7 @@ from queue import Empty
 
 from celery import Celery, bootsteps
 from celery.signals import setup_logging
+from celery.worker.consumer import Consumer
 from kombu import Queue
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
@@ -138,6 +140,20 @@ class BrokerWatch(bootsteps.StartStopStep):
                 BROKER.begin(exc)
 
 
+class PatientConsumer(Consumer):
+    """Celery's consumer, reconnecting to a lost broker forever, at most
+    `broker_retry_max_seconds` apart: kombu's default backoff grows to 30 s between
+    attempts, so a worker came back up to 30 s after its broker."""
+
+    retry_max_seconds = 5.0
+
+    def ensure_connected(self, conn):
+        conn.ensure_connection = functools.partial(
+            conn.ensure_connection, interval_start=1, interval_step=1,
+            interval_max=self.retry_max_seconds)
+        return super().ensure_connected(conn)
+
+
 def _embedded_broker_options(settings: Settings) -> dict:
     # The filesystem transport needs no server: producers and consumers share one folder.
     folder = (settings.data_dir / "broker").resolve()
@@ -163,6 +179,10 @@ def make_celery(settings: Settings) -> Celery:
         task_routes=ROUTES,
         broker_transport_options=transport,
         broker_connection_retry_on_startup=True,
+        # Never give up on the broker (Celery's default stops after 100 attempts, about
+        # 45 minutes, and the worker exits); PatientConsumer keeps the attempts close.
+        broker_connection_max_retries=None,
+        worker_consumer=PatientConsumer,
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
@@ -189,6 +209,7 @@ def make_celery(settings: Settings) -> Celery:
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
         timezone="UTC",
     )
+    PatientConsumer.retry_max_seconds = settings.broker_retry_max_seconds
     app.steps["consumer"].add(BrokerWatch)
     return app
 
