@@ -247,9 +247,9 @@ class PgServer:
     def start(self) -> None:
         self._ctl("start")
 
-    def restart(self) -> None:
-        """Fast shutdown (every session cut, as a failover does), then start again."""
-        self._ctl("restart", "-m", "fast")
+    def halt(self) -> None:
+        """Fast shutdown: every session cut, new ones refused until `start`."""
+        self._ctl("stop", "-m", "fast")
 
     def terminate_backends(self) -> int:
         """pg_terminate_backend on every client session but this one's."""

@@ -73,9 +73,10 @@ def _after_fork(**_kwargs) -> None:
 
 @task_retry.connect
 def _retrying(reason=None, **_kwargs) -> None:
-    if isinstance(reason, DATABASE_DOWN):
+    exc = getattr(reason, "exc", reason)  # Celery's Retry, carrying what was raised
+    if isinstance(exc, DATABASE_DOWN):
         metrics.DATABASE_ERRORS.inc()
-        DATABASE.begin(reason)
+        DATABASE.begin(exc)
 
 
 @task_failure.connect

@@ -188,14 +188,20 @@ def test_postgresql_restarted_or_cut_mid_ingest(tmp_path, newsroom, site, own_pg
     with service(tmp_path, newsroom, db, RedisServer(tmp_path)) as procs:
         wait_for(lambda: in_flight(db), 90, list(procs.values()), "work in flight")
         dispose_all()  # this test's own pooled connections go with the server
+        cut_at = states(db)
         if fault == "restart":
-            own_pg.restart()
+            own_pg.halt()
+            keep_alive(10, list(procs.values()))  # a restart's seconds, drawn out
+            own_pg.start()
         else:
             assert own_pg.terminate_backends() > 0
-        cut_at = states(db)
         recovery = wait_all_done(db, newsroom, procs, f"after the {fault}")
         assert all(p.alive() for p in procs.values())
-        assert "newsworker_database_errors_total" in scrape(procs["io"].metrics_port)
+        errors = scrape(procs["io"].metrics_port)["newsworker_database_errors_total"]
+        if fault == "restart":  # every role that met the outage said so, once
+            assert errors > 0 and outage_lines(procs["io"], "database") == (1, 1)
+            for proc in procs.values():
+                assert outage_lines(proc, "database") in ((0, 0), (1, 1)), proc.tail()
     print(f"PostgreSQL {fault}: states then {cut_at}; all done {recovery:.1f} s after it")
     each_done_once(db)
 
