@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import free_port
-from tests.newsroom import syndicated_newsroom, write_feeds_file
+from tests.newsroom import rss, syndicated_newsroom, write_feeds_file
 from tests.services import (
     PgProxy,
     PgServer,
@@ -129,7 +129,7 @@ def wait_all_done(db_url: str, newsroom, procs: dict[str, Proc], after: str) -> 
 def in_flight(db_url: str) -> bool:
     """Pages are being fetched and extracted: work is under way, not all of it done."""
     now = states(db_url)
-    return now.get("extracted", 0) + now.get("done", 0) >= 5 and now.get("discovered", 0) > 0
+    return now.get("extracted", 0) + now.get("done", 0) >= 3 and now.get("discovered", 0) > 0
 
 
 @pytest.mark.timeout(180)
@@ -209,16 +209,21 @@ def test_postgresql_restarted_or_cut_mid_ingest(tmp_path, newsroom, site, own_pg
 @pytest.mark.timeout(180)
 def test_sqlite_locked_30s_by_another_writer(tmp_path, newsroom, site):
     """The embedded all-in-one role while another program holds SQLite's write lock."""
+    # A dozen articles: one process does every step here, on a shared machine.
+    items = [(f"Article {i}", site.url(paths[0]))
+             for i, paths in enumerate(newsroom["clusters"][:12])]
+    feed = site.add("/feeds/small.rss", rss(items), "application/rss+xml")
+    newsroom = {"count": len(items), "file": write_feeds_file(tmp_path / "small.yaml", [feed])}
     slow_pages(site, 0.2)
     db = f"sqlite:///{tmp_path / 'var' / 'newsworker.db'}"
     env = service_env(tmp_path, newsroom["file"], "", "", **FAST_SWEEP)
     procs = {"all": Proc(["run", "--concurrency", "3"], env, tmp_path / "all.log")}
     try:
         wait_for(lambda: in_flight(db), 120, list(procs.values()), "work in flight")
+        locked_at = states(db)  # (the test's own reads take the write lock too)
         writer = sqlite3.connect(tmp_path / "var" / "newsworker.db", timeout=60,
                                  isolation_level=None)
         writer.execute("BEGIN IMMEDIATE")  # the write lock, as a long migration or backup
-        locked_at = states(db)
         keep_alive(30, list(procs.values()))
         writer.execute("ROLLBACK")
         writer.close()
