@@ -104,15 +104,17 @@ class QuietOutages(logging.Filter):
         if name == "py.warnings":
             # Chosen explicitly (worker/celery_app.py); Celery 5 still warns at every
             # lost connection, in seven lines.
-            return "worker_cancel_long_running_tasks_on_connection_loss" not in str(record.msg)
+            return "worker_cancel_long_running_tasks_on_connection_loss" not in record.getMessage()
         if not name.startswith("celery"):
             return True
-        message = str(record.msg)
+        message = record.getMessage()
         exc = record.exc_info[1] if record.exc_info else None
+        if exc is None and isinstance(record.args, tuple):  # Celery 5.7 passes it as an arg
+            exc = next((a for a in record.args if isinstance(a, BaseException)), None)
         if "Connection to broker lost" in message or "Cannot connect to" in message:
             BROKER.begin(exc)
             return False
-        if name == "celery.beat" and "Couldn't apply scheduled task" in record.getMessage():
+        if name == "celery.beat" and "Couldn't apply scheduled task" in message:
             # The scheduler's tick and sweep cannot be sent; they are sent at their next
             # time after the broker is back.
             BROKER.begin(exc)

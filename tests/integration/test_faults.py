@@ -149,6 +149,24 @@ def test_sigkill_of_a_role_in_the_middle_then_restart(tmp_path, pg_url, newsroom
     each_done_once(pg_url)
 
 
+def hold_for_later(broker: str, io: Proc, db_url: str) -> None:
+    """Make the io worker hold messages it may not run yet (polls at a host's later turn),
+    unacknowledged, while it waits for more: the state in which Celery 5.7.0's worker
+    exited when the connection dropped."""
+    from celery import Celery
+
+    from worker.store.models import Feed
+
+    with session_scope(db_url) as session:
+        feed_id = session.scalars(select(Feed.id)).first()
+    sender = Celery(broker=broker)  # a bare client: the service's own app is not needed
+    sent = [sender.send_task("newsworker.poll_feed", (feed_id,), queue="io", countdown=600).id
+            for _ in range(3)]
+    sender.close()
+    wait_for(lambda: all(f"[{task_id}] received" in io.log.read_text() for task_id in sent),
+             30, [io], "the io worker to hold the later polls")
+
+
 @pytest.mark.timeout(180)
 def test_redis_gone_60s_under_load_then_back_empty(tmp_path, pg_url, newsroom, site):
     """The issue's crash: Redis killed while the io worker holds unacknowledged messages
@@ -158,6 +176,7 @@ def test_redis_gone_60s_under_load_then_back_empty(tmp_path, pg_url, newsroom, s
     with service(tmp_path, newsroom, pg_url, redis, io_concurrency=8,
                  NEWSWORKER_PER_HOST_DELAY_SECONDS="0.3") as procs:
         wait_for(lambda: in_flight(pg_url), 90, list(procs.values()), "work in flight")
+        hold_for_later(redis.url, procs["io"], pg_url)
         redis.stop()  # no persistence: every queued and unacknowledged message is gone
         down_at = states(pg_url)
         keep_alive(60, list(procs.values()))
