@@ -169,15 +169,26 @@ def hold_for_later(broker: str, io: Proc, db_url: str) -> None:
 
 @pytest.mark.timeout(180)
 def test_redis_gone_60s_under_load_then_back_empty(tmp_path, pg_url, newsroom, site):
-    """The issue's crash: Redis killed while the io worker holds unacknowledged messages
-    (countdowns of busy hosts among them), away for a minute, back with nothing."""
-    slow_pages(site, 0.5)
+    """The issue's crash: Redis killed while the io worker waits for messages holding
+    others unacknowledged (polls for a host's later turn), and the nlp worker has a
+    queue of annotations; away for a minute, back with nothing."""
+    slow_pages(site, 0.3)
     redis = RedisServer(tmp_path)
     with service(tmp_path, newsroom, pg_url, redis, io_concurrency=8,
-                 NEWSWORKER_PER_HOST_DELAY_SECONDS="0.3") as procs:
-        wait_for(lambda: in_flight(pg_url), 90, list(procs.values()), "work in flight")
+                 NEWSWORKER_PER_HOST_DELAY_SECONDS="0.2") as procs:
+        nlp = procs["nlp"]
+        wait_for(lambda: " ready." in nlp.log.read_text(), 90, [nlp], "the nlp worker")
+        nlp.signal(signal.SIGSTOP)  # paused, as a busy machine: its queue fills up
+
+        def pages_fetched() -> bool:
+            now = states(pg_url)
+            return not now.get("discovered") and not now.get("fetched") \
+                and now.get("extracted", 0) >= 3
+
+        wait_for(pages_fetched, 120, [procs["beat"], procs["io"]], "annotations waiting")
         hold_for_later(redis.url, procs["io"], pg_url)
         redis.stop()  # no persistence: every queued and unacknowledged message is gone
+        nlp.signal(signal.SIGCONT)
         down_at = states(pg_url)
         keep_alive(60, list(procs.values()))
         redis.start()
