@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -87,6 +91,15 @@ def wait_for(condition, timeout: float, procs: list[Proc] = (), what: str = "") 
     last = getattr(condition, "last", None)
     raise AssertionError(f"timed out waiting for {what} (last: {last})\n" +
                          "\n".join(p.tail() for p in procs))
+
+
+def keep_alive(seconds: float, procs: list[Proc]) -> None:
+    """Let `seconds` pass, failing as soon as one of the processes dies."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for proc in procs:
+            assert proc.alive(), f"{proc.args} died:\n{proc.tail()}"
+        time.sleep(0.5)
 
 
 class RedisServer:
@@ -187,3 +200,86 @@ class PgProxy:
                     s.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+
+class PgServer:
+    """A private PostgreSQL server (initdb in a temporary folder) that a test may restart.
+
+    Run as the `postgres` user when the tests run as root (the server refuses root)."""
+
+    def __init__(self) -> None:
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        found = bins[-1] if bins else shutil.which("pg_ctl")
+        if found is None:
+            need_service("PostgreSQL server", "initdb and pg_ctl are needed to restart it")
+        self.bin = Path(found).parent
+        self.user = None
+        if os.geteuid() == 0:
+            self.user = pwd.getpwnam("postgres")
+        self.root = Path(tempfile.mkdtemp(prefix="newsworker-pg-"))
+        self.data, self.sockets = self.root / "data", self.root / "run"
+        self.sockets.mkdir()
+        if self.user is not None:
+            for path in (self.root, self.sockets):
+                os.chown(path, self.user.pw_uid, self.user.pw_gid)
+        self.port = free_port()
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                  "--no-sync", "-E", "UTF8")
+        self.start()
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                  "news")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/news"
+
+    def _run(self, tool: str, *args: str) -> None:
+        kwargs = {"user": self.user.pw_uid, "group": self.user.pw_gid} if self.user else {}
+        subprocess.run([str(self.bin / tool), *args], check=True, capture_output=True,
+                       cwd=self.root, **kwargs)
+
+    def _ctl(self, *args: str) -> None:
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.sockets} "
+                   "-c fsync=off -c max_connections=200")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l",
+                  str(self.root / "server.log"), "-w", "-t", "60", *args)
+
+    def start(self) -> None:
+        self._ctl("start")
+
+    def halt(self) -> None:
+        """Fast shutdown: every session cut, new ones refused until `start`."""
+        self._ctl("stop", "-m", "fast")
+
+    def terminate_backends(self) -> int:
+        """pg_terminate_backend on every client session but this one's."""
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                return len(conn.execute(sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"))
+                    .all())
+        finally:
+            engine.dispose()
+
+    def stop(self) -> None:
+        try:
+            self._ctl("stop", "-m", "immediate")
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The samples a worker's metrics endpoint serves, by name (labels included)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -9,14 +10,16 @@ import uuid
 from collections import deque
 from queue import Empty
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import setup_logging
+from celery.worker.consumer import Consumer
 from kombu import Queue
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
 from kombu.utils.json import dumps, loads
 
 from worker.logs import configure
+from worker.outage import BROKER, BROKER_DOWN
 from worker.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -104,6 +107,53 @@ class FolderTransport(filesystem.Transport):
     Channel = FolderChannel
 
 
+class BrokerWatch(bootsteps.StartStopStep):
+    """A step of Celery's consumer, started at each connection to the broker.
+
+    From the second start on it is a reconnection: counted, and the outage's end logged.
+    The scheduler's worker (the one consuming the control queue) then sends a sweep of
+    every unfinished article nobody holds: the messages a restarted broker lost, and the
+    next steps that tasks could not send while it was away, go out now rather than
+    after NEWSWORKER_STUCK_AFTER_SECONDS. A copy of a message still queued costs one
+    skipped claim.
+    """
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, parent, **kwargs) -> None:
+        super().__init__(parent, **kwargs)
+        self.connections = 0
+
+    def start(self, parent) -> None:
+        self.connections += 1
+        if self.connections == 1:
+            return
+        from worker import metrics
+
+        metrics.BROKER_RECONNECTS.inc()
+        BROKER.end()
+        sweep_queue = ROUTES["newsworker.sweep"]["queue"]
+        if sweep_queue in set(parent.app.amqp.queues.consume_from or ()):
+            try:
+                parent.app.send_task("newsworker.sweep", kwargs={"everything": True})
+            except BROKER_DOWN as exc:  # gone again: the next reconnection sends it
+                BROKER.begin(exc)
+
+
+class PatientConsumer(Consumer):
+    """Celery's consumer, reconnecting to a lost broker forever, at most
+    `broker_retry_max_seconds` apart: kombu's default backoff grows to 30 s between
+    attempts, so a worker came back up to 30 s after its broker."""
+
+    retry_max_seconds = 5.0
+
+    def ensure_connected(self, conn):
+        conn.ensure_connection = functools.partial(
+            conn.ensure_connection, interval_start=1, interval_step=1,
+            interval_max=self.retry_max_seconds)
+        return super().ensure_connected(conn)
+
+
 def _embedded_broker_options(settings: Settings) -> dict:
     # The filesystem transport needs no server: producers and consumers share one folder.
     folder = (settings.data_dir / "broker").resolve()
@@ -129,12 +179,20 @@ def make_celery(settings: Settings) -> Celery:
         task_routes=ROUTES,
         broker_transport_options=transport,
         broker_connection_retry_on_startup=True,
+        # Never give up on the broker (Celery's default stops after 100 attempts, about
+        # 45 minutes, and the worker exits); PatientConsumer keeps the attempts close.
+        broker_connection_max_retries=None,
+        worker_consumer=PatientConsumer,
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
         # A task is acknowledged only when done, and given back if its worker dies.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # Tasks running when the broker goes away finish their step (the database holds
+        # the result) rather than being killed; their acknowledgement is lost with the
+        # connection, and what they could not send, the sweep sends (worker/outage.py).
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_prefetch_multiplier=1,
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
@@ -151,6 +209,8 @@ def make_celery(settings: Settings) -> Celery:
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
         timezone="UTC",
     )
+    PatientConsumer.retry_max_seconds = settings.broker_retry_max_seconds
+    app.steps["consumer"].add(BrokerWatch)
     return app
 
 

@@ -48,10 +48,13 @@ def _metrics_folder(settings, role: str) -> None:
     import os
     import shutil
 
+    from worker import outage
+
     folder = (settings.data_dir / "metrics" / f"{role}-{os.getpid()}").resolve()
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    outage.use_folder(folder)  # the role logs an outage once, whichever process meets it
 
 
 def _warn_no_contact() -> None:
@@ -382,12 +385,13 @@ def _broker_problem(settings) -> str | None:
 
 @app.command()
 def health():
-    """Check that the database answers and the broker is reachable; exit 0 or 1, one line."""
+    """Check that the database answers and the broker is reachable; exit 0 or 1, one line
+    naming each of them that is down."""
     settings = get_settings()
-    problem = (_database_problem(settings.resolved_database_url())
-               or _broker_problem(settings))
-    if problem:
-        print(f"unhealthy: {problem}")
+    problems = [p for p in (_database_problem(settings.resolved_database_url()),
+                            _broker_problem(settings)) if p]
+    if problems:
+        print(f"unhealthy: {'; '.join(problems)}")
         raise typer.Exit(1)
     print("ok: database answers, broker reachable")
 

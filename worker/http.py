@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
+import redis.exceptions
 from httpcore import NetworkStream
 
 from worker.errors import FetchError
@@ -34,6 +35,10 @@ from worker.politeness import (
 from worker.settings import Settings
 
 REDIRECTS = (301, 302, 303, 307, 308)
+# The shared politeness store (the broker's Redis) unreachable, and how long a request
+# then waits before it is tried again.
+SHARED_STORE_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+SHARED_STORE_RETRY = 5.0
 PERMANENT_REDIRECTS = (301, 308)
 TRANSIENT_STATUSES = (408, 425, 429, 500, 502, 503, 504)
 METADATA_HOSTS = {"metadata.google.internal", "metadata"}
@@ -246,9 +251,9 @@ class HttpClient:
         while True:
             target = pin(current, self.resolver, allow_private)
             delay = self.settings.per_host_delay_seconds
-            if respect_robots:
-                delay = max(delay, self._obey_robots(current, allow_private))
             try:
+                if respect_robots:
+                    delay = max(delay, self._obey_robots(current, allow_private))
                 with self.gate.slot(urlsplit(current).netloc, deadline, delay=delay):
                     status, resp_headers, body = self._request(
                         current, target, headers, max_bytes, deadline, truncate)
@@ -257,6 +262,15 @@ class HttpClient:
                 wait = exc.retry_after if exc.retry_after is not None else delay
                 raise FetchError(str(exc), reason="host_busy", transient=True,
                                  retry_after=wait) from exc
+            except SHARED_STORE_DOWN as exc:
+                # The hosts' turns and robots.txt answers are shared through the broker's
+                # Redis: while it is away no host's turn is known. Not the page's fault:
+                # the request waits (the attempt is given back), as for a busy host.
+                from worker.outage import BROKER
+
+                BROKER.begin(exc)
+                raise FetchError(f"politeness store unreachable: {exc}", reason="host_busy",
+                                 transient=True, retry_after=SHARED_STORE_RETRY) from exc
             if status in REDIRECTS and "location" in resp_headers:
                 target_url = urljoin(current, resp_headers["location"])
                 if len(hops) >= self.settings.max_redirects or target_url in hops \

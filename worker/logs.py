@@ -56,8 +56,11 @@ class JsonFormatter(logging.Formatter):
 
 def configure(level: str = "INFO", fmt: str = "text") -> None:
     """Route every record (ours, Celery's) through one handler on stderr."""
+    from worker.outage import QuietOutages
+
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(IdsFilter())
+    handler.addFilter(QuietOutages())  # an outage is two lines, not a traceback per task
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -30,6 +30,11 @@ EVENT_LOCK_HOLD = Histogram("newsworker_event_lock_hold_seconds",
                             "Event counter lock held (sequencing transaction)",
                             buckets=LOCK_BUCKETS)
 STAGE_CPU = Counter("newsworker_stage_cpu_seconds", "CPU time spent per stage", ["stage"])
+# Outages seen after the fact (worker/outage.py): the consumer's reconnections to the
+# broker, and the database errors tasks met (each one retried with backoff).
+BROKER_RECONNECTS = Counter("newsworker_broker_reconnects", "Reconnections to the broker")
+DATABASE_ERRORS = Counter("newsworker_database_errors",
+                          "Database connection errors met by tasks (then retried)")
 
 
 @contextmanager
@@ -56,12 +61,16 @@ class StateCollector:
         states = GaugeMetricFamily("newsworker_articles_by_state",
                                    "Articles per state (counted at most 30 s ago)",
                                    labels=["state"])
+        from worker.outage import DATABASE
+
         try:
             for state, count in cached_counts_by_state(
                     self.settings.resolved_database_url()).items():
                 states.add_metric([state], count)
         except Exception as exc:  # noqa: BLE001 - a scrape must not fail with the database
-            log.warning("metrics: database unavailable: %s", exc)
+            DATABASE.begin(exc)  # one line per outage, not one per scrape
+        else:
+            DATABASE.end()
         yield states
         depths = GaugeMetricFamily("newsworker_queue_depth", "Messages waiting", labels=["queue"])
         for queue, depth in queue_depths(self.settings).items():

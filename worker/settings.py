@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     # Prometheus metrics on this port (0 = off), served by `newsworker run`.
     metrics_port: int = Field(default=9108, ge=0, le=65535)
     sweep_seconds: float = Field(default=60.0, gt=0)
+    # The longest wait between two attempts to reach a broker that went away (the
+    # workers retry forever): a worker is back at most this long after the broker.
+    broker_retry_max_seconds: float = Field(default=5.0, gt=0)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

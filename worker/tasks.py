@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import random
 
-from celery.signals import worker_init, worker_process_init
+from celery.exceptions import Reject
+from celery.signals import (
+    task_failure,
+    task_retry,
+    task_success,
+    worker_init,
+    worker_process_init,
+)
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from worker import upkeep
+from worker import metrics, upkeep
 from worker.celery_app import NLP_QUEUE, app
 from worker.context import Context, file_network_policy, make_context
+from worker.outage import BROKER, BROKER_DOWN, DATABASE, DATABASE_DOWN
 from worker.settings import get_settings
 from worker.steps import Outcome
 from worker.steps import annotate as annotate_step
@@ -65,12 +73,54 @@ def _after_fork(**_kwargs) -> None:
     dispose_all()  # pooled database connections must never be shared with the parent
 
 
+@task_retry.connect
+def _retrying(reason=None, **_kwargs) -> None:
+    exc = getattr(reason, "exc", reason)  # Celery's Retry, carrying what was raised
+    if isinstance(exc, DATABASE_DOWN):
+        metrics.DATABASE_ERRORS.inc()
+        DATABASE.begin(exc)
+
+
+@task_failure.connect
+def _failed(exception=None, **_kwargs) -> None:
+    if isinstance(exception, DATABASE_DOWN):
+        metrics.DATABASE_ERRORS.inc()
+        DATABASE.begin(exception)
+
+
+@task_success.connect
+def _succeeded(**_kwargs) -> None:
+    DATABASE.end()  # a no-op unless this process saw the database go away
+
+
+def send(task, *args, countdown: float | None = None) -> bool:
+    """Send a task; False while the broker is away. The database already holds what the
+    sender did: the article or feed waits in its state, and the sweep (or the poll's
+    lease) sends it again once the broker is back."""
+    try:
+        task.apply_async(args, countdown=countdown)
+    except BROKER_DOWN as exc:
+        BROKER.begin(exc)
+        return False
+    BROKER.end()
+    return True
+
+
+def send_each(task, ids: list[int]) -> None:
+    """One message per id; the first the broker refuses ends the loop (each refusal
+    costs the publisher's retries)."""
+    for one in ids:
+        if not send(task, one):
+            return
+
+
 @app.task(name="newsworker.tick", **DB_RETRY)
 def tick() -> int:
     """Beat's heartbeat: reload feeds.yaml if it changed, enqueue the due feeds' polls."""
     due = upkeep.due_polls(context())
     for wait, feed_ids in upkeep.poll_batches(due):
-        poll_feeds.apply_async((feed_ids,), countdown=wait or None)
+        if not send(poll_feeds, feed_ids, countdown=wait or None):
+            break  # claimed feeds come due again when their poll lease ends
     return len(due)
 
 
@@ -83,9 +133,8 @@ def poll_feeds(feed_ids: list[int]) -> int:
     for feed_id, wait in result.postponed:
         _poll_later(feed_id, wait)
     if result.not_started:
-        poll_feeds.delay(result.not_started)
-    for article_id in result.new_ids:
-        fetch.delay(article_id)
+        send(poll_feeds, result.not_started)
+    send_each(fetch, result.new_ids)
     return len(result.new_ids)
 
 
@@ -95,8 +144,7 @@ def poll(feed_id: int) -> int:
     if result.outcome == "postponed":
         _poll_later(feed_id, result.retry_after or 0.0)
         return 0
-    for article_id in result.new_ids:
-        fetch.delay(article_id)
+    send_each(fetch, result.new_ids)
     return len(result.new_ids)
 
 
@@ -105,20 +153,24 @@ def _poll_later(feed_id: int, wait: float) -> None:
     for one host. The feed's claim covers the wait, the attempt was given back. A new
     message rather than self.retry(): a retry is an exception whose traceback Celery
     formats and pickles, a third of the cost of a postponed poll."""
-    poll.apply_async((feed_id,), countdown=wait * random.uniform(1.0, 1.2)
-                     + random.uniform(0, 0.1))
+    send(poll, feed_id, countdown=wait * random.uniform(1.0, 1.2) + random.uniform(0, 0.1))
 
 
 @app.task(bind=True, name="newsworker.fetch_article", **DB_RETRY)
 def fetch(self, article_id: int) -> str:
     outcome = fetch_step.run(context(), article_id, owner=self.request.id)
     if outcome is Outcome.ADVANCED:
-        annotate.delay(article_id)  # a duplicate is done already: that task skips it
+        send(annotate, article_id)  # a duplicate is done already: that task skips it
     elif outcome in (Outcome.RETRY, Outcome.POSTPONED):
         settings = get_settings()
         wait = min(600.0, settings.retry_delay_seconds * 2 ** self.request.retries)
-        # No retry cap here: the claim bounds the attempts.
-        raise self.retry(countdown=wait * random.uniform(0.8, 1.2), max_retries=None)
+        try:
+            # No retry cap here: the claim bounds the attempts.
+            raise self.retry(countdown=wait * random.uniform(0.8, 1.2), max_retries=None)
+        except Reject as exc:  # the retry could not be sent: the sweep sends it
+            if not isinstance(exc.reason, BROKER_DOWN):
+                raise
+            BROKER.begin(exc.reason)
     return outcome.value
 
 
@@ -132,13 +184,13 @@ STEP_TASKS = {"fetch": fetch, "annotate": annotate}
 
 
 @app.task(name="newsworker.sweep", **DB_RETRY)
-def sweep() -> int:
-    """Re-enqueue articles stuck in a state past the timeout."""
+def sweep(everything: bool = False) -> int:
+    """Re-enqueue articles stuck in a state past the timeout; `everything`: every
+    unfinished article nobody holds (after the broker came back, worker/outage.py)."""
     upkeep.sequence_events(context())
-    stuck = upkeep.stuck_articles(context())
+    stuck = upkeep.stuck_articles(context(), everything)
     for step, ids in stuck.items():
-        for article_id in ids:
-            STEP_TASKS[step].delay(article_id)
+        send_each(STEP_TASKS[step], ids)
     return sum(len(ids) for ids in stuck.values())
 
 

@@ -94,17 +94,32 @@ def polls_per_host_per_tick(settings) -> int | None:
     return max(1, int(window / (delay * TURN_SPACING)))
 
 
+# Articles a sweep takes in one query (and one clock update).
+STUCK_ROUND = 500
+
+
 def sequence_events(ctx: Context) -> int:
     """Change events left in the outbox by a writer that died between its commit and
     their sequencing: they get their seqs now."""
     return events.sequence_all_events(get_engine(ctx.db))
 
 
-def stuck_articles(ctx: Context) -> dict[str, list[int]]:
-    """{step: article ids} left unfinished past the timeout: lost messages cost time only."""
-    cutoff = repo.now() - timedelta(seconds=ctx.settings.stuck_after_seconds)
-    with session_scope(ctx.db) as session:
-        stuck = repo.stuck_articles(session, tuple(NEXT_STEP), cutoff)
+def stuck_articles(ctx: Context, everything: bool = False) -> dict[str, list[int]]:
+    """{step: article ids} left unfinished past the timeout: lost messages cost time only.
+
+    `everything`: every unfinished article that no step holds, whatever its age, in
+    rounds of the store's limit (each round restarts the clocks of those it returns)."""
+    cutoff = repo.now()
+    if not everything:
+        cutoff -= timedelta(seconds=ctx.settings.stuck_after_seconds)
+    stuck: dict[str, list[int]] = {}
+    while True:
+        with session_scope(ctx.db) as session:
+            found = repo.stuck_articles(session, tuple(NEXT_STEP), cutoff, limit=STUCK_ROUND)
+        for state, ids in found.items():
+            stuck.setdefault(state, []).extend(ids)
+        if not everything or sum(len(ids) for ids in found.values()) < STUCK_ROUND:
+            break
     by_step: dict[str, list[int]] = {}
     for state, ids in stuck.items():
         by_step.setdefault(NEXT_STEP[state], []).extend(ids)

@@ -63,6 +63,17 @@ def test_health_checks_the_redis_broker(tmp_path, redis_url):
     assert "refused" in result.stdout
 
 
+def test_health_names_every_dependency_that_is_down(tmp_path):
+    env = clean_env(NEWSWORKER_DATA_DIR=str(tmp_path / "data"),
+                    NEWSWORKER_DATABASE_URL=f"postgresql+psycopg://news@127.0.0.1:{free_port()}/x",
+                    NEWSWORKER_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
+    result = newsworker("health", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("unhealthy: database "), result.stdout
+    assert "; broker redis://127.0.0.1:" in lines[0]
+
+
 # --- the image's default command: `newsworker run`, embedded ----------------------------------
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
