@@ -114,6 +114,18 @@ def event_records(session: Session, since: int, until: int | None = None,
             for e in session.scalars(query.order_by(Event.seq).limit(limit))]
 
 
+def latest_events(session: Session, limit: int = 20) -> list[dict]:
+    """The last `limit` change events, newest first."""
+    return [{"seq": e.seq, "article_id": e.article_id, "kind": e.kind, "state": e.state,
+             "created_at": e.created_at.isoformat()}
+            for e in session.scalars(select(Event).order_by(Event.seq.desc()).limit(limit))]
+
+
+def last_seq(session: Session) -> int:
+    """The newest event's seq (0 when there is none)."""
+    return session.scalar(select(func.max(Event.seq))) or 0
+
+
 def story_records(session: Session) -> Iterator[dict]:
     """Every story with its articles, oldest first (schemas/story.schema.json)."""
     members: dict[int, list[int]] = {}
