@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from worker.nlp.text import fold
@@ -71,12 +71,14 @@ def article_view(session: Session, article_id: int) -> dict | None:
 
 def find_entities(session: Session, q: str | None, label: str | None = None,
                   limit: int = 50) -> list[dict]:
-    """Entities whose name starts with `q` (accents and case ignored), most named first."""
+    """Entities with a word of their name starting with `q` ("blin" finds Antony Blinken),
+    accents and case ignored, most named first."""
     query = select(Entity)
     key = fold(q or "")
     if key:
-        # A range on the indexed key: what LIKE 'key%' means, without LIKE's collation rules.
-        query = query.where(Entity.key >= key, Entity.key < key + "\U0010ffff")
+        # The key's start is a range on its index; a later word's start is a LIKE.
+        query = query.where(or_(and_(Entity.key >= key, Entity.key < key + "\U0010ffff"),
+                                Entity.key.contains(" " + key, autoescape=True)))
     if label:
         query = query.where(Entity.label == label)
     query = query.order_by(Entity.article_count.desc(), Entity.id).limit(min(limit, 200))

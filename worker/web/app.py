@@ -15,10 +15,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from worker.settings import Settings
 from worker.store.db import reading
 from worker.web import auth
+from worker.web.render import amount_text
 from worker.web.stream import EventHub
 
 HERE = Path(__file__).parent
@@ -34,6 +36,7 @@ def templates() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["short"] = lambda value: (value or "")[:16].replace("T", " ")
+    env.filters["amount"] = amount_text
     return env
 
 
@@ -60,7 +63,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.add_api_route("/login", _login_form, methods=["GET"], include_in_schema=False)
     app.add_api_route("/login", _login, methods=["POST"], include_in_schema=False)
+    app.add_exception_handler(StarletteHTTPException, _error_page)
     return app
+
+
+async def _error_page(request: Request, exc: StarletteHTTPException) -> Response:
+    """JSON for the API, a page for a reader."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    html = request.app.state.templates.get_template("error.html").render(
+        title=str(exc.status_code), status=exc.status_code, detail=exc.detail, path="")
+    return HTMLResponse(html, status_code=exc.status_code)
 
 
 def _version() -> str:

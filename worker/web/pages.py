@@ -113,7 +113,7 @@ def entities(request: Request, db: Db, q: str = "", label: str = ""):
 def entity(request: Request, db: Db, entity_id: int):
     view = _found(browse.entity_view(db, entity_id, datetime.now(UTC)))
     return _page(request, "entity.html", title=view["canonical_name"], e=view,
-                 chart=bar_chart(view["per_day"]))
+                 per_day=bar_chart(view["per_day"]))
 
 
 @router.get("/quotes", response_class=HTMLResponse)

@@ -62,11 +62,11 @@ def _inline(text: str, start: int, end: int, marks: list[Mark]) -> list[Node]:
 
 
 def paragraphs(text: str, marks: list[Mark], quotes: list[QuoteSpan]) -> list[list[Node]]:
-    """The text cut into paragraphs (blank lines), each a list of nodes: quotes hold the
+    """The text cut into paragraphs (one a line), each a list of nodes: quotes hold the
     marks inside them; a mark across a quote's edge or a paragraph break is dropped."""
     out, start = [], 0
     while start <= len(text):
-        end = text.find("\n\n", start)
+        end = text.find("\n", start)
         end = len(text) if end < 0 else end
         if text[start:end].strip():
             nodes, pos = [], start
@@ -77,7 +77,7 @@ def paragraphs(text: str, marks: list[Mark], quotes: list[QuoteSpan]) -> list[li
                 pos = quote.end
             nodes += _inline(text, pos, end, marks)
             out.append(nodes)
-        start = end + 2
+        start = end + 1
     return out
 
 
@@ -85,13 +85,21 @@ def marks_of(record: dict) -> tuple[list[Mark], list[QuoteSpan]]:
     """The marks and quotes of an article record (the export record's annotations)."""
     marks = [Mark(m["start"], m["end"], "entity", e["label"], e["id"], e["canonical_name"])
              for e in record["entities"] for m in e["mentions"]]
-    marks += [Mark(a["start"], a["end"], "amount", a["kind"], None,
-                   f"{a['amount']:g} {a['currency'] or ''}".strip()) for a in record["amounts"]]
+    marks += [Mark(a["start"], a["end"], "amount", a["kind"], None, amount_text(a))
+              for a in record["amounts"]]
     marks += [Mark(d["start"], d["end"], "date", d["value"], None, d["value"])
               for d in record["dates"]]
     quotes = [QuoteSpan(q["start"], q["end"], q["speaker"], q.get("speaker_entity_id"))
               for q in record["quotes"]]
     return marks, quotes
+
+
+def amount_text(amount: dict) -> str:
+    """675000000 USD → '675 000 000 USD'; 12.5 percent → '12.5 %'."""
+    value = amount["amount"]
+    shown = f"{value:,.0f}".replace(",", "\u202f") if float(value).is_integer() else f"{value:g}"
+    unit = amount["currency"] or ("%" if amount["kind"] == "percent" else "")
+    return f"{shown} {unit}".strip()
 
 
 @dataclass(frozen=True)
