@@ -19,6 +19,7 @@ from worker.store.models import (
     ArticleUrl,
     Entity,
     EntityAlias,
+    Event,
     Feed,
     Mention,
     Quote,
@@ -42,8 +43,13 @@ def _listed_articles(session: Session, where, limit: int = 100, order=None) -> l
 # --- one article ------------------------------------------------------------------------
 
 def article_record(session: Session, article_id: int) -> dict | None:
-    """The export record of one article (schemas/article.schema.json), or None."""
-    return records.article_records(session, [article_id]).get(article_id)
+    """The export record of one article (schemas/article.schema.json), or None: the same
+    as `newsworker export` prints, with `seq` its latest change event."""
+    record = records.article_records(session, [article_id]).get(article_id)
+    if record is not None:
+        record["seq"] = session.scalar(select(func.max(Event.seq))
+                                       .where(Event.article_id == article_id)) or 0
+    return record
 
 
 def article_view(session: Session, article_id: int) -> dict | None:

@@ -72,7 +72,8 @@ async def _error_page(request: Request, exc: StarletteHTTPException) -> Response
     if request.url.path.startswith("/api/"):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
     html = request.app.state.templates.get_template("error.html").render(
-        title=str(exc.status_code), status=exc.status_code, detail=exc.detail, path="")
+        title=str(exc.status_code), status=exc.status_code, detail=exc.detail,
+        path=request.url.path)
     return HTMLResponse(html, status_code=exc.status_code)
 
 
@@ -104,7 +105,7 @@ def _unauthorized(request: Request, error: str = "") -> Response:
 
 def _login_page(request: Request, target: str, error: str, status: int) -> HTMLResponse:
     html = request.app.state.templates.get_template("login.html").render(
-        next=auth.safe_next(target), error=error, title="Sign in")
+        next=auth.safe_next(target), error=error, title="Sign in", path="/login")
     return HTMLResponse(html, status_code=status, headers={"WWW-Authenticate": "Bearer"}
                         if status == 401 else None)
 
