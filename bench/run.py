@@ -325,16 +325,19 @@ def _preload(db_url: str, count: int) -> tuple[int, dict]:
     return count, loaded
 
 
-def _store_figures(db_url: str, count: int, loaded: dict) -> dict:
-    """Consumer query latencies and database bytes per article, after the run."""
+def _store_figures(db_url: str, count: int, loaded: dict, folder: Path) -> dict:
+    """Consumer query latencies, database bytes per article, and the latency of every web
+    page and API call, after the run."""
     from store_scale import database_bytes, query_latencies
+    from web_pages import web_latencies
 
     from worker.store.db import dispose_all
 
     dispose_all()
     return {"preloaded": count, "load_seconds": loaded["seconds"],
             "bytes_per_article": database_bytes(db_url) / count,
-            "queries": query_latencies(db_url, count)}
+            "queries": query_latencies(db_url, count),
+            "web": web_latencies(db_url, count, folder)}
 
 
 def embedded(base: str, corpus: dict, folder: Path, preload_count: int = 0) -> dict:
@@ -350,7 +353,7 @@ def embedded(base: str, corpus: dict, folder: Path, preload_count: int = 0) -> d
                          env, [("all", [], 19108)],
                          db_url, len(corpus["pages"]), folder, base_id)
     if preload_count:
-        result["store"] = _store_figures(db_url, preload_count, loaded)
+        result["store"] = _store_figures(db_url, preload_count, loaded, folder)
     return result
 
 
@@ -378,7 +381,7 @@ def redis_postgres(base: str, corpus: dict, folder: Path, preload_count: int = 0
              19110),
         ], db_url, len(corpus["pages"]), folder, base_id)
         if preload_count:
-            result["store"] = _store_figures(db_url, preload_count, loaded)
+            result["store"] = _store_figures(db_url, preload_count, loaded, folder)
     finally:
         dispose_all()
         drop_pg(PG_ADMIN, "newsworker_bench")
