@@ -6,7 +6,7 @@ on a store of a thousand articles or of millions (bench/web_pages.py measures it
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
@@ -33,10 +33,17 @@ ENTITY_DAYS = 30
 CO_MENTION_ARTICLES = 300
 
 
-def _listed_articles(session: Session, where, limit: int = 100, order=None) -> list[dict]:
+def _listed_articles(session: Session, where, limit: int = 100, oldest_first: bool = False
+                     ) -> list[dict]:
+    """Articles of a small set (a story, a list of ids), newest (or oldest) first.
+
+    Ordered by `id + 0`: an expression no index provides, so the database reads the set
+    through the filter's index and sorts it, rather than walking every article in id
+    order for the few that match (SQLite, which keeps no statistics here, would)."""
+    key = Article.id + 0
     rows = session.execute(select(*LISTED, Feed.name.label("feed"))
                            .outerjoin(Feed, Feed.id == Article.feed_id).where(where)
-                           .order_by(*(order or (Article.id.desc(),))).limit(limit))
+                           .order_by(key if oldest_first else key.desc()).limit(limit))
     return [listed(row._mapping) for row in rows]
 
 
@@ -116,20 +123,31 @@ def entity_view(session: Session, entity_id: int, now: datetime, limit: int = 30
 
 def mentions_per_day(session: Session, entity_id: int, now: datetime,
                      days: int = ENTITY_DAYS) -> list[tuple[str, int]]:
-    """(day, mentions) over the last `days` days (by the day the article was stored),
-    every day present, zeros included."""
-    start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0,
-                                                     microsecond=0)
-    stamps = session.execute(
-        select(Article.discovered_at, func.count())
-        .join(Mention, and_(Mention.article_id == Article.id, Mention.entity_id == entity_id))
-        .where(Article.discovered_at >= start).group_by(Article.id, Article.discovered_at))
-    counts: Counter[str] = Counter()
-    for stamp, n in stamps:
-        counts[stamp.date().isoformat()] += n
-    return [((start + timedelta(days=i)).date().isoformat(),
-             counts.get((start + timedelta(days=i)).date().isoformat(), 0))
-            for i in range(days)]
+    """(day, mentions) over the last `days` days, by the day the article was found, every
+    day present, zeros included.
+
+    Article ids grow with discovery, so a day is a range of ids: its first id is one
+    lookup on the discovery index, and its mentions a count over a range of the
+    (entity, article) index. A name in most articles costs a walk over its index
+    entries of the month, never a read of the articles themselves.
+    """
+    first_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0,
+                                                         microsecond=0)
+    starts = [first_day + timedelta(days=i) for i in range(days + 1)]
+    bounds = [session.scalar(select(Article.id).where(Article.discovered_at >= day)
+                             .order_by(Article.discovered_at).limit(1)) for day in starts]
+    out = []
+    for i in range(days):
+        low, high = bounds[i], bounds[i + 1]
+        count = 0
+        if low is not None:
+            query = select(func.count()).select_from(Mention).where(
+                Mention.entity_id == entity_id, Mention.article_id >= low)
+            if high is not None:
+                query = query.where(Mention.article_id < high)
+            count = session.scalar(query) or 0
+        out.append((starts[i].date().isoformat(), count))
+    return out
 
 
 def co_mentioned(session: Session, entity_id: int, article_ids: list[int],
@@ -178,24 +196,42 @@ def quotes(session: Session, speaker: str | None = None, q: str | None = None,
 
 def stories(session: Session, now: datetime, order: str = "size", days: int = 7,
             limit: int = 50) -> list[dict]:
-    """Stories with an article stored in the last `days` days, largest (or latest) first:
+    """Stories with an article found in the last `days` days, largest (or latest) first:
     size, first and last article, publishers, representative title."""
     since = now - timedelta(days=days)
-    recent = select(Article.story_id).where(Article.discovered_at >= since,
-                                            Article.story_id.is_not(None)).distinct()
-    size = func.count(Article.id).label("size")
-    last = func.max(Article.discovered_at).label("last")
-    rows = session.execute(
-        select(Article.story_id, size, func.min(Article.discovered_at).label("first"), last)
-        .where(Article.story_id.in_(recent)).group_by(Article.story_id)
-        .order_by(*((size.desc(), last.desc()) if order == "size" else (last.desc(),)),
-                  Article.story_id.desc()).limit(min(limit, 200))).all()
-    ids = [r.story_id for r in rows]
+    # The window's stories, latest first, from the (discovered_at, story_id) index alone
+    # and grouped here: a GROUP BY in SQL leads SQLite to walk every story instead.
+    latest = dict.fromkeys(session.scalars(
+        select(Article.story_id).where(Article.discovered_at >= since)
+        .order_by(Article.discovered_at.desc())))
+    latest.pop(None, None)
+    if order == "size":
+        sizes = _story_sizes(session, list(latest))
+        rank = {story_id: n for n, story_id in enumerate(latest)}
+        ids = sorted(latest, key=lambda i: (-sizes[i], rank[i]))[:limit]
+    else:
+        ids = list(latest)[:limit]
+    spans = {r.story_id: r for r in session.execute(
+        select(Article.story_id, func.count().label("size"),
+               func.min(Article.discovered_at).label("first"),
+               func.max(Article.discovered_at).label("last"))
+        .where(Article.story_id.in_(ids)).group_by(Article.story_id))}
     titles = _story_titles(session, ids)
     publishers = _story_publishers(session, ids)
-    return [{"id": r.story_id, "size": r.size, "title": titles.get(r.story_id),
-             "first": _iso(r.first), "last": _iso(r.last),
-             "publishers": publishers.get(r.story_id, [])} for r in rows]
+    return [{"id": i, "size": spans[i].size, "title": titles.get(i),
+             "first": _iso(spans[i].first), "last": _iso(spans[i].last),
+             "publishers": publishers.get(i, [])} for i in ids]
+
+
+def _story_sizes(session: Session, ids: list[int]) -> dict[int, int]:
+    """{story id: articles}, counted on the story index, a slice of ids at a time."""
+    sizes: dict[int, int] = {}
+    for i in range(0, len(ids), 5000):
+        part = ids[i:i + 5000]
+        sizes.update(session.execute(select(Article.story_id, func.count())
+                                     .where(Article.story_id.in_(part))
+                                     .group_by(Article.story_id)).all())
+    return sizes
 
 
 def _iso(value) -> str | None:
@@ -211,10 +247,10 @@ def _story_titles(session: Session, ids: list[int]) -> dict[int, str | None]:
 
 def _story_publishers(session: Session, ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = defaultdict(list)
-    rows = session.execute(select(Article.story_id, Article.site_name, Feed.name)
+    rows = session.execute(select(Article.id, Article.story_id, Article.site_name, Feed.name)
                            .outerjoin(Feed, Feed.id == Article.feed_id)
-                           .where(Article.story_id.in_(ids)).order_by(Article.id))
-    for story_id, site, feed in rows:
+                           .where(Article.story_id.in_(ids)))
+    for _, story_id, site, feed in sorted(rows):  # sorted here: see _listed_articles
         name = site or feed
         if name and name not in out[story_id]:
             out[story_id].append(name)
@@ -227,7 +263,7 @@ def story_view(session: Session, story_id: int) -> dict | None:
     if story is None:
         return None
     members = _listed_articles(session, Article.story_id == story_id, limit=500,
-                               order=(Article.discovered_at, Article.id))
+                               oldest_first=True)
     publishers = _story_publishers(session, [story_id]).get(story_id, [])
     title = next((a["title"] for a in members if a["id"] == story.representative_id), None)
     return {"id": story.id, "representative_id": story.representative_id, "title": title,

@@ -9,6 +9,7 @@ the start and deep in a large store, and new articles never shift the next page.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
@@ -81,14 +82,21 @@ def _has_tag(session: Session, tag: str):
     return cast(Article.feed_tags, JSONB).contains([tag])
 
 
+def _unindexed(session: Session, column):
+    """The column as an expression SQLite cannot answer from an index. SQLite keeps no
+    statistics here and would walk the index of `state = 'done'` (every article, each row
+    read with its text) rather than the id order a page needs; PostgreSQL knows better."""
+    return column + "" if session.get_bind().dialect.name == "sqlite" else column
+
+
 def _conditions(session: Session, f: ArticleFilter) -> list:
     where = []
     if f.feed_id is not None:
         where.append(Article.feed_id == f.feed_id)
     if f.language:
-        where.append(Article.language == f.language)
+        where.append(_unindexed(session, Article.language) == f.language)
     if f.state:
-        where.append(Article.state == f.state)
+        where.append(_unindexed(session, Article.state) == f.state)
     if f.since:
         where.append(Article.discovered_at >= datetime.combine(f.since, time.min))
     if f.until:
@@ -96,10 +104,22 @@ def _conditions(session: Session, f: ArticleFilter) -> list:
                      < datetime.combine(f.until + timedelta(days=1), time.min))
     if f.tag:
         where.append(_has_tag(session, f.tag))
-    if f.entity_id is not None:
+    if f.entity_id is not None and f.q:  # without q, the mentions are the source of ids
         where.append(exists(select(Mention.id).where(Mention.article_id == Article.id,
                                                      Mention.entity_id == f.entity_id)))
     return where
+
+
+def _mentioning_ids(session: Session, entity_id: int, below: int | None,
+                    limit: int) -> list[int]:
+    """Ids of articles that mention the entity, newest first, below the cursor: a walk
+    back along the (entity, article) index, as short for a name in every article as for
+    a name in one."""
+    query = select(Mention.article_id).where(Mention.entity_id == entity_id)
+    if below is not None:
+        query = query.where(Mention.article_id < below)
+    return list(session.scalars(query.distinct().order_by(Mention.article_id.desc())
+                                .limit(limit)))
 
 
 LISTED = (Article.id, Article.title, Article.entry_title, Article.url, Article.canonical_url,
@@ -133,24 +153,31 @@ def _iso(value: datetime | None) -> str | None:
 def find_articles(session: Session, f: ArticleFilter) -> ArticlePage:
     """One page of the articles `f` selects, newest first, and the next page's cursor."""
     limit = max(1, min(f.limit, MAX_PAGE))
+    f = replace(f, limit=limit, q=(f.q or "").strip() or None)
     where = _conditions(session, f)
-    if not (f.q and f.q.strip()):
+    if f.q:
+        items = _in_rounds(session, f, where, lambda below, n: _matching_ids(
+            session, f.q, below, n))
+    elif f.entity_id is not None:
+        items = _in_rounds(session, f, where, lambda below, n: _mentioning_ids(
+            session, f.entity_id, below, n))
+    else:
         if f.before is not None:
             where.append(Article.id < f.before)
         items = _rows(session, where, limit + 1)
-    else:
-        items = _search(session, replace(f, limit=limit), where)
     more = len(items) > limit
     items = items[:limit]
     return ArticlePage(items, items[-1]["id"] if more and items else None)
 
 
-def _search(session: Session, f: ArticleFilter, where: list) -> list[dict]:
-    """Rounds of matching ids, newest first, filtered, until the page (+1) is full."""
+def _in_rounds(session: Session, f: ArticleFilter, where: list,
+               candidates: Callable[[int | None, int], list[int]]) -> list[dict]:
+    """Rounds of candidate ids (newest first, from an index), filtered, until the page
+    (+1) is full or the candidates run out."""
     found: list[dict] = []
     below = f.before
     while len(found) <= f.limit:
-        ids = _matching_ids(session, f.q or "", below, SEARCH_ROUND)
+        ids = candidates(below, SEARCH_ROUND)
         if not ids:
             break
         found += _rows(session, [Article.id.in_(ids), *where], f.limit + 1 - len(found))

@@ -10,7 +10,9 @@ PostgreSQL: `article_search`, one `tsvector` per article with the `french` confi
 (title weighted above text) and a GIN index. Both are kept in step with `articles` by
 triggers that fire only when a title or the text is written (not at each state change),
 so no writer has to remember them; existing articles are indexed here. `entities.key`
-gets an index of its own for the name lookup (`/api/v1/entities?q=`).
+gets an index of its own for the name lookup (`/api/v1/entities?q=`), and
+`articles (discovered_at, story_id)` one for the date filters, stories and per-day
+charts.
 """
 
 from __future__ import annotations
@@ -65,10 +67,12 @@ def upgrade() -> None:
     for statement in SQLITE if op.get_bind().dialect.name == 'sqlite' else POSTGRESQL:
         op.execute(statement)
     op.create_index('ix_entities_key', 'entities', ['key'])
+    op.create_index('ix_articles_discovered_story', 'articles', ['discovered_at', 'story_id'])
 
 
 def downgrade() -> None:
     op.drop_index('ix_entities_key', table_name='entities')
+    op.drop_index('ix_articles_discovered_story', table_name='articles')
     if op.get_bind().dialect.name == 'sqlite':
         for trigger in ('insert', 'delete', 'update'):
             op.execute(f"DROP TRIGGER articles_fts_{trigger}")
