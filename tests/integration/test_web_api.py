@@ -18,7 +18,7 @@ from tests.services import NEWSWORKER, ROOT
 from tests.webroom import HOSTILE_FEED, HOSTILE_PARAGRAPH, WebServer, fill
 from worker.jsonschemas import all_schemas
 from worker.store import events
-from worker.store.db import dispose_all, get_reader, session_scope
+from worker.store.db import READER_POOL, dispose_all, get_reader, session_scope
 from worker.store.models import Article, Entity, Quote
 
 API_PATHS = {"/api/v1/articles", "/api/v1/articles/{article_id}", "/api/v1/entities",
@@ -267,3 +267,29 @@ def test_refuses_a_public_address_without_a_token(store, tmp_path):
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "NEWSWORKER_WEB_TOKEN" in result.stderr
+
+
+def test_many_streams_share_one_listening_connection(server, store):
+    if not store.startswith("postgresql"):
+        pytest.skip("LISTEN connections exist on PostgreSQL only")
+    stop = threading.Event()
+    streams = [[] for _ in range(12)]
+    threads = [threading.Thread(target=_stream, args=(server, lines, stop), daemon=True,
+                                kwargs={"params": {"after": 0}}) for lines in streams]
+    for thread in threads:
+        thread.start()
+    _wait(lambda: all(_events(lines) for lines in streams), "every stream started")
+    name = sa.engine.make_url(store).database
+    with sa.create_engine(store).connect() as conn:
+        listening, reading = conn.execute(sa.text(
+            "SELECT count(*) FILTER (WHERE application_name = 'newsworker-listen'), "
+            "count(*) FILTER (WHERE application_name = 'newsworker-reader') "
+            "FROM pg_stat_activity WHERE datname = :db"), {"db": name}).one()
+    # The server's one listener, and its pool of short reads; not a connection per client.
+    assert listening == 1
+    assert reading <= READER_POOL + 1  # + this test process's own reader, if it made one
+    stop.set()
+    with session_scope(store) as s:
+        events.append_event(s, 1, "test", "done")
+    for thread in threads:
+        thread.join(30)

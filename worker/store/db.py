@@ -112,6 +112,9 @@ def _sqlite_reader_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+READER_POOL = 5  # connections kept open by a reading process (the web server, a consumer)
+
+
 @lru_cache(maxsize=8)
 def get_reader(url: str) -> Engine:
     """An engine that cannot write, for the web pages and the API.
@@ -129,8 +132,9 @@ def get_reader(url: str) -> Engine:
                                connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_reader_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                         connect_args={"options": "-c default_transaction_read_only=on"})
+    return create_engine(url, pool_pre_ping=True, pool_size=READER_POOL, max_overflow=10,
+                         connect_args={"options": "-c default_transaction_read_only=on",
+                                       "application_name": "newsworker-reader"})
 
 
 @contextmanager

@@ -35,7 +35,8 @@ class ChangeSignal:
         if self._conn is None or self._conn.closed:
             import psycopg
 
-            self._conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
+            self._conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5,
+                                         application_name="newsworker-listen")
             self._conn.execute(f"LISTEN {EVENTS_CHANNEL}")
         return self._conn
 
