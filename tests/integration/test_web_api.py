@@ -293,3 +293,14 @@ def test_many_streams_share_one_listening_connection(server, store):
         events.append_event(s, 1, "test", "done")
     for thread in threads:
         thread.join(30)
+
+
+def test_web_on_a_missing_database_says_so_and_creates_nothing(tmp_path):
+    missing = tmp_path / "nothing-here.db"
+    env = clean_env(NEWSWORKER_DATABASE_URL=f"sqlite:///{missing}",
+                    NEWSWORKER_DATA_DIR=str(tmp_path / "var"))
+    result = subprocess.run([NEWSWORKER, "web", "--port", "1"], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "no SQLite database" in result.stderr and "db upgrade" in result.stderr
+    assert not missing.exists()
