@@ -33,8 +33,11 @@ PG_ADMIN = os.environ.get("NEWSWORKER_BENCH_PG", "postgresql+psycopg://postgres@
 REDIS = os.environ.get("NEWSWORKER_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 from report import STAGES  # noqa: E402
 
+# No web server beside the service runs: they measure the pipeline (bench/web_pages.py
+# measures the pages on its own server).
 FAST = {"NEWSWORKER_PER_HOST_DELAY_SECONDS": "0", "NEWSWORKER_PER_HOST_CONCURRENCY": "64",
-        "NEWSWORKER_SCHEDULER_TICK_SECONDS": "1", "NEWSWORKER_LOG_LEVEL": "WARNING"}
+        "NEWSWORKER_SCHEDULER_TICK_SECONDS": "1", "NEWSWORKER_LOG_LEVEL": "WARNING",
+        "NEWSWORKER_WEB_PORT": "0"}
 
 
 # --- the local publisher ---------------------------------------------------------------

@@ -109,9 +109,22 @@ def run(role: str = typer.Option("all", help="all (worker + scheduler), worker o
         argv += ["-c", str(concurrency)]
     if role in ("all", "beat"):
         argv.append("-B")
-    if role == "all" if web_pages is None else web_pages:
+    if (role == "all" and settings.web_port != 0) if web_pages is None else web_pages:
         _start_web(settings)
     celery.worker_main(argv)
+
+
+def _death_signal():
+    """Linux: a function that makes the kernel end a child when `run` dies without its
+    exit hooks (SIGKILL); bound before the fork (no import in the child); None elsewhere."""
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (AttributeError, OSError):
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _start_web(settings) -> None:
@@ -125,7 +138,8 @@ def _start_web(settings) -> None:
         console.print(f"[yellow]web pages not started: {settings.web_host} is not the loopback "
                       "and NEWSWORKER_WEB_TOKEN is not set")
         return
-    child = subprocess.Popen([sys.executable, "-m", "worker.cli", "web"])
+    child = subprocess.Popen([sys.executable, "-m", "worker.cli", "web"],
+                             preexec_fn=_death_signal())
     parent = os.getpid()
     # Only this process ends it: the worker's forked children run atexit hooks too.
     atexit.register(lambda: os.getpid() == parent and child.poll() is None and child.terminate())
