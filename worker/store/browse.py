@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from worker.nlp.text import fold
@@ -134,20 +134,19 @@ def mentions_per_day(session: Session, entity_id: int, now: datetime,
     first_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0,
                                                          microsecond=0)
     starts = [first_day + timedelta(days=i) for i in range(days + 1)]
-    bounds = [session.scalar(select(Article.id).where(Article.discovered_at >= day)
-                             .order_by(Article.discovered_at).limit(1)) for day in starts]
-    out = []
-    for i in range(days):
-        low, high = bounds[i], bounds[i + 1]
-        count = 0
-        if low is not None:
-            query = select(func.count()).select_from(Mention).where(
-                Mention.entity_id == entity_id, Mention.article_id >= low)
-            if high is not None:
-                query = query.where(Mention.article_id < high)
-            count = session.scalar(query) or 0
-        out.append((starts[i].date().isoformat(), count))
-    return out
+    # Two statements in all: every day's first id, then every day's count.
+    bounds = session.execute(select(*[
+        select(Article.id).where(Article.discovered_at >= day)
+        .order_by(Article.discovered_at).limit(1).scalar_subquery() for day in starts])).one()
+    counts = []
+    for low, high in zip(bounds, bounds[1:], strict=False):
+        count = select(func.count()).select_from(Mention).where(
+            Mention.entity_id == entity_id, Mention.article_id >= (low or 0))
+        if high is not None:
+            count = count.where(Mention.article_id < high)
+        counts.append(count.scalar_subquery() if low is not None else literal(0))
+    per_day = session.execute(select(*counts)).one()
+    return [(starts[i].date().isoformat(), per_day[i] or 0) for i in range(days)]
 
 
 def co_mentioned(session: Session, entity_id: int, article_ids: list[int],
@@ -206,9 +205,9 @@ def stories(session: Session, now: datetime, order: str = "size", days: int = 7,
         .order_by(Article.discovered_at.desc())))
     latest.pop(None, None)
     if order == "size":
-        sizes = _story_sizes(session, list(latest))
+        sizes = _story_sizes(session, since, limit)
         rank = {story_id: n for n, story_id in enumerate(latest)}
-        ids = sorted(latest, key=lambda i: (-sizes[i], rank[i]))[:limit]
+        ids = sorted(sizes, key=lambda i: (-sizes[i], rank.get(i, len(rank)), -i))[:limit]
     else:
         ids = list(latest)[:limit]
     spans = {r.story_id: r for r in session.execute(
@@ -223,15 +222,16 @@ def stories(session: Session, now: datetime, order: str = "size", days: int = 7,
              "publishers": publishers.get(i, [])} for i in ids]
 
 
-def _story_sizes(session: Session, ids: list[int]) -> dict[int, int]:
-    """{story id: articles}, counted on the story index, a slice of ids at a time."""
-    sizes: dict[int, int] = {}
-    for i in range(0, len(ids), 5000):
-        part = ids[i:i + 5000]
-        sizes.update(session.execute(select(Article.story_id, func.count())
-                                     .where(Article.story_id.in_(part))
-                                     .group_by(Article.story_id)).all())
-    return sizes
+def _story_sizes(session: Session, since: datetime, limit: int) -> dict[int, int]:
+    """{story id: articles} of the largest stories with an article found since `since`
+    (ties: a few more than `limit`, so that recency can order them)."""
+    recent = select(Article.story_id).where(Article.discovered_at >= since,
+                                            Article.story_id.is_not(None))
+    size = func.count().label("size")
+    rows = session.execute(select(Article.story_id, size)
+                           .where(Article.story_id.in_(recent)).group_by(Article.story_id)
+                           .order_by(size.desc(), Article.story_id.desc()).limit(limit * 4))
+    return dict(rows.all())
 
 
 def _iso(value) -> str | None:

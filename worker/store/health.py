@@ -69,6 +69,20 @@ def articles_per_feed(session: Session) -> dict[int, int]:
                                 .group_by(Article.feed_id)).all())
 
 
+_feed_counts: dict[str, tuple[float, dict[int, int]]] = {}
+
+
+def cached_articles_per_feed(url: str, session: Session,
+                             max_age: float = STATE_COUNTS_MAX_AGE) -> dict[int, int]:
+    """articles_per_feed, counted at most `max_age` seconds ago: like the counts by state,
+    a count over the whole table, too dear for every view of the feeds page."""
+    stamp, counts = _feed_counts.get(url, (float("-inf"), {}))
+    if time.monotonic() - stamp >= max_age:
+        counts = articles_per_feed(session)
+        _feed_counts[url] = (time.monotonic(), counts)
+    return counts
+
+
 def failing_feeds(session: Session, limit: int = 20) -> list[Feed]:
     """Feeds whose last polls failed, or that a failure disabled; most failures first."""
     return list(session.scalars(

@@ -93,7 +93,7 @@ def feeds(db: Db) -> dict:
 
 def feed_rows(db: Session) -> list[dict]:
     """health.feed_health with each feed's stored articles (pages and API alike)."""
-    stored = health.articles_per_feed(db)
+    stored = health.cached_articles_per_feed(str(db.get_bind().url), db)
     rows = health.feed_health(db, datetime.now(UTC))
     return [{**{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()},
              "articles": stored.get(row["id"], 0)} for row in rows]
@@ -101,7 +101,7 @@ def feed_rows(db: Session) -> list[dict]:
 
 @router.get("/events", summary="Change events after a seq, in order")
 def events(db: Db, after: int = 0,
-           limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> dict:
+           limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> dict:
     """`{"items": [...], "next": seq}`: ask again with `after=next`."""
     items = records.event_records(db, after, limit=limit)
     return {"items": items, "next": items[-1]["seq"] if items else after}
