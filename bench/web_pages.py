@@ -163,15 +163,21 @@ def main() -> int:
         targets.append(("Redis", sys.argv[1]))
     results_path = ROOT / "bench" / "results.json"
     figures = json.loads(results_path.read_text(encoding="utf-8"))
+    # BENCH_WEB_SQLITE=path: measure an SQLite store preloaded earlier (with `count`
+    # articles) instead of loading a new one; only SQLite then, unless a PostgreSQL URL
+    # is given too.
+    reuse = os.environ.get("BENCH_WEB_SQLITE")
+    if reuse and len(sys.argv) > 1:
+        targets = [("embedded", None), ("Redis", sys.argv[1])]
     for prefix, admin in targets:
         with tempfile.TemporaryDirectory() as tmp:
             url = fresh_pg(admin, "newsworker_bench_web") if admin else \
-                f"sqlite:///{tmp}/store.db"
+                f"sqlite:///{reuse or tmp + '/store.db'}"
             try:
                 upgrade(url)
                 dispose_all()
-                loaded = preload(url, count)
-                print(f"{prefix}: preloaded {count:,} in {loaded['seconds']:.0f} s", flush=True)
+                loaded = {"seconds": None} if reuse and not admin else preload(url, count)
+                print(f"{prefix}: preloaded {count:,} in {loaded['seconds']} s", flush=True)
                 web = web_latencies(url, count, Path(tmp))
             finally:
                 dispose_all()
