@@ -76,9 +76,8 @@ def _matching_ids(session: Session, q: str, below: int | None, limit: int) -> li
 def _has_tag(session: Session, tag: str):
     """The article's feed tags (a JSON list) include `tag`."""
     if session.get_bind().dialect.name == "sqlite":
-        return exists(select(text("1")).select_from(
-            func.json_each(Article.feed_tags).table_valued("value"))
-            .where(text("value = :tag")).params(tag=tag))
+        tags = func.json_each(Article.feed_tags).table_valued("value")
+        return exists(select(tags.c.value).where(tags.c.value == tag))
     return cast(Article.feed_tags, JSONB).contains([tag])
 
 
