@@ -4,6 +4,7 @@ the read-only connection, on SQLite and PostgreSQL, over a store filled by a rea
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import threading
 
@@ -144,9 +145,13 @@ def test_quotes_by_speaker_and_words(server, store):
     by_speaker = server.get("/api/v1/quotes", params={"speaker": word}).json()["items"]
     assert spoken["id"] in {q["id"] for q in by_speaker}
     assert all(word in q["speaker"].lower() for q in by_speaker)
-    words = spoken["text"].split()[1]
-    by_words = server.get("/api/v1/quotes", params={"q": words}).json()["items"]
+    assert all(word in q["speaker"].lower() for q in by_speaker)
+    longest = max(re.findall(r"\w+", spoken["text"]), key=len)
+    by_words = server.get("/api/v1/quotes", params={"q": longest}).json()["items"]
     assert spoken["id"] in {q["id"] for q in by_words}
+    assert all(longest.lower()[:4] in q["text"].lower() for q in by_words)  # stemmed on PG
+    both = server.get("/api/v1/quotes", params={"q": longest, "speaker": word}).json()["items"]
+    assert spoken["id"] in {q["id"] for q in both} and len(both) <= len(by_words)
 
 
 def _stream(server: WebServer, lines: list[str], stop: threading.Event, **kwargs) -> None:

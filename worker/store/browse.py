@@ -25,7 +25,7 @@ from worker.store.models import (
     Quote,
     Story,
 )
-from worker.store.search import LISTED, listed
+from worker.store.search import LISTED, SEARCH_ROUND, listed, quote_ids
 
 # An entity's chart covers this many days; its co-mentions are counted over its latest
 # articles (a name in most articles of a large store would otherwise cost a full scan).
@@ -170,21 +170,33 @@ def co_mentioned(session: Session, entity_id: int, article_ids: list[int],
 def quotes(session: Session, speaker: str | None = None, q: str | None = None,
            speaker_entity_id: int | None = None, before: int | None = None,
            limit: int = 50) -> list[dict]:
-    """Quotes newest first: by speaker (name contains, accents and case as written), by
-    words of the quote, or said by an entity; each with its article's id and title."""
-    query = (select(Quote.id, Quote.text, Quote.speaker, Quote.speaker_entity_id,
-                    Quote.article_id, Article.title, Article.entry_title, Article.published)
-             .join(Article, Article.id == Quote.article_id))
-    if speaker_entity_id is not None:
-        query = query.where(Quote.speaker_entity_id == speaker_entity_id)
-    if speaker:
-        query = query.where(func.lower(Quote.speaker).contains(speaker.lower(),
-                                                                autoescape=True))
-    if q:
-        query = query.where(func.lower(Quote.text).contains(q.lower(), autoescape=True))
-    if before is not None:
-        query = query.where(Quote.id < before)
-    rows = session.execute(query.order_by(Quote.id.desc()).limit(min(limit, 200)))
+    """Quotes newest first: by words of the speaker's name (prefixes, "macr"), by words of
+    the quote, or said by an entity; each with its article's id and title."""
+    limit = min(limit, 201)
+    where = [] if speaker_entity_id is None else [Quote.speaker_entity_id == speaker_entity_id]
+    if not ((speaker or "").strip() or (q or "").strip()):
+        if before is not None:
+            where.append(Quote.id < before)
+        return _quote_rows(session, where, limit)
+    found: list[dict] = []
+    below = before
+    while len(found) < limit:  # rounds of matching ids from the search index
+        ids = quote_ids(session, q, speaker, below, SEARCH_ROUND)
+        if not ids:
+            break
+        found += _quote_rows(session, [Quote.id.in_(ids), *where], limit - len(found))
+        if len(ids) < SEARCH_ROUND:
+            break
+        below = ids[-1]
+    return found
+
+
+def _quote_rows(session: Session, where: list, limit: int) -> list[dict]:
+    rows = session.execute(
+        select(Quote.id, Quote.text, Quote.speaker, Quote.speaker_entity_id, Quote.article_id,
+               Article.title, Article.entry_title, Article.published)
+        .join(Article, Article.id == Quote.article_id).where(and_(True, *where))
+        .order_by(Quote.id.desc()).limit(limit))
     return [{"id": r.id, "text": r.text, "speaker": r.speaker,
              "speaker_entity_id": r.speaker_entity_id, "article_id": r.article_id,
              "article_title": r.title or r.entry_title, "published": r.published}

@@ -73,6 +73,37 @@ def _matching_ids(session: Session, q: str, below: int | None, limit: int) -> li
     return list(session.scalars(sql, {"q": match, "below": bound, "n": limit}))
 
 
+# The expressions of migration 0009's quote indexes (PostgreSQL): the same text, or the
+# planner cannot use them.
+_QUOTE_WORDS = "to_tsvector('french', text) @@ websearch_to_tsquery('french', :q)"
+_QUOTE_SPEAKER = "to_tsvector('simple', coalesce(speaker, '')) @@ to_tsquery('simple', :speaker)"
+
+
+def quote_ids(session: Session, q: str | None, speaker: str | None, below: int | None,
+              limit: int) -> list[int]:
+    """Ids of quotes holding the words `q` and said by a speaker whose name has words
+    starting with those of `speaker` ("macr" finds Emmanuel Macron), newest first."""
+    words = re.findall(r"\w+", q or "")
+    names = re.findall(r"\w+", (speaker or "").lower())
+    if not (words or names):
+        return []
+    bound = below if below is not None else 2**62
+    if session.get_bind().dialect.name == "sqlite":
+        parts = ([f"text : ({fts5_query(q)})"] if words else []) + \
+            ([f"speaker : ({' '.join(f'{chr(34)}{n}{chr(34)}*' for n in names)})"]
+             if names else [])
+        sql = text("SELECT rowid FROM quotes_fts WHERE quotes_fts MATCH :m AND rowid < :below "
+                   "ORDER BY rowid DESC LIMIT :n")
+        params = {"m": " AND ".join(parts), "below": bound, "n": limit}
+    else:
+        where = ([_QUOTE_WORDS] if words else []) + ([_QUOTE_SPEAKER] if names else [])
+        sql = text(f"SELECT id FROM quotes WHERE {' AND '.join(where)} AND id < :below "
+                   "ORDER BY id DESC LIMIT :n")
+        params = {"q": q or "", "speaker": " & ".join(f"{n}:*" for n in names),
+                  "below": bound, "n": limit}
+    return list(session.scalars(sql, params))
+
+
 def _has_tag(session: Session, tag: str):
     """The article's feed tags (a JSON list) include `tag`."""
     if session.get_bind().dialect.name == "sqlite":
