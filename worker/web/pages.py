@@ -20,8 +20,7 @@ from worker.web.render import bar_chart, marks_of, paragraphs
 
 router = APIRouter(include_in_schema=False)
 Db = Annotated[Session, Depends(session)]
-FEED_SORTS = {"name": "name", "state": "state", "last_polled": "last_polled",
-              "next_poll": "next_poll", "articles": "articles", "failures": "failures"}
+FEED_SORTS = ("name", "state", "last_polled", "next_poll", "articles", "failures")
 
 
 def _page(request: Request, template: str, **context) -> HTMLResponse:
@@ -64,10 +63,11 @@ def overview(request: Request, db: Db):
 
 @router.get("/feeds", response_class=HTMLResponse)
 def feeds(request: Request, db: Db, sort: str = "name", desc: int = 0):
-    key = FEED_SORTS.get(sort, "name")
-    rows = sorted(feed_rows(db), key=lambda r: (r[key] is None, r[key] or 0)
-                  if key not in ("name", "state") else (r[key] or "").lower(),
-                  reverse=bool(desc))
+    key = sort if sort in FEED_SORTS else "name"
+    text = key in ("name", "state")
+    # Unknown values (never polled) last; names and states case-blind.
+    rows = sorted(feed_rows(db), reverse=bool(desc), key=lambda r: (
+        (r[key] or "").lower() if text else (r[key] is None, r[key] or 0)))
     return _page(request, "feeds.html", title="Feeds", feeds=rows, sort=key, desc=desc)
 
 
