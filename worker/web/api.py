@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -25,10 +25,16 @@ STREAM_BATCH = 500
 KEEPALIVE_SECONDS = 15.0
 
 
-def _found(value):
+def _json(value) -> JSONResponse:
+    """Our records are JSON already (ISO dates, plain lists): written as they are, without
+    FastAPI's per-value encoder walking an article's every mention."""
+    return JSONResponse(value)
+
+
+def _found(value) -> JSONResponse:
     if value is None:
         raise HTTPException(404, "not found")
-    return value
+    return _json(value)
 
 
 @router.get("/articles", summary="Articles, newest first: filters, full-text search, cursor")
@@ -36,59 +42,59 @@ def articles(db: Db, q: str | None = None, feed: int | None = None, tag: str | N
              language: str | None = None, state: str | None = None,
              since: date | None = None, until: date | None = None,
              entity: int | None = None, cursor: int | None = None,
-             limit: Annotated[int, Query(ge=1, le=200)] = PAGE) -> dict:
+             limit: Annotated[int, Query(ge=1, le=200)] = PAGE) -> JSONResponse:
     """`{"items": [...], "next": cursor}`; pass `next` as `cursor` for the following page
     (null on the last). `q` searches titles and texts (French stemming on PostgreSQL)."""
     page = find_articles(db, ArticleFilter(q=q, feed_id=feed, tag=tag, language=language,
                                            state=state, since=since, until=until,
                                            entity_id=entity, before=cursor, limit=limit))
-    return {"items": page.items, "next": page.next}
+    return _json({"items": page.items, "next": page.next})
 
 
 @router.get("/articles/{article_id}", summary="One article: the export record")
-def article(db: Db, article_id: int) -> dict:
+def article(db: Db, article_id: int) -> JSONResponse:
     """The record of `newsworker export` (schemas/article.schema.json)."""
     return _found(browse.article_record(db, article_id))
 
 
 @router.get("/entities", summary="Entities whose name starts with q, most named first")
 def entities(db: Db, q: str | None = None, label: str | None = None,
-             limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict:
-    return {"items": browse.find_entities(db, q, label, limit)}
+             limit: Annotated[int, Query(ge=1, le=200)] = 50) -> JSONResponse:
+    return _json({"items": browse.find_entities(db, q, label, limit)})
 
 
 @router.get("/entities/{entity_id}", summary="An entity: aliases, mentions per day, "
                                              "articles, quotes, co-mentioned entities")
-def entity(db: Db, entity_id: int) -> dict:
+def entity(db: Db, entity_id: int) -> JSONResponse:
     return _found(browse.entity_view(db, entity_id, datetime.now(UTC)))
 
 
 @router.get("/quotes", summary="Quotes, newest first, by speaker or by words")
 def quotes(db: Db, speaker: str | None = None, q: str | None = None,
            entity: int | None = None, cursor: int | None = None,
-           limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict:
+           limit: Annotated[int, Query(ge=1, le=200)] = 50) -> JSONResponse:
     items = browse.quotes(db, speaker=speaker, q=q, speaker_entity_id=entity, before=cursor,
                           limit=limit + 1)
     more = len(items) > limit
     items = items[:limit]
-    return {"items": items, "next": items[-1]["id"] if more else None}
+    return _json({"items": items, "next": items[-1]["id"] if more else None})
 
 
 @router.get("/stories", summary="Stories with articles in the last days, by size or recency")
 def stories(db: Db, order: Literal["size", "recent"] = "size",
             days: Annotated[int, Query(ge=1, le=365)] = 7,
-            limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict:
-    return {"items": browse.stories(db, datetime.now(UTC), order, days, limit)}
+            limit: Annotated[int, Query(ge=1, le=200)] = 50) -> JSONResponse:
+    return _json({"items": browse.stories(db, datetime.now(UTC), order, days, limit)})
 
 
 @router.get("/stories/{story_id}", summary="A story: its articles as a timeline, publishers")
-def story(db: Db, story_id: int) -> dict:
+def story(db: Db, story_id: int) -> JSONResponse:
     return _found(browse.story_view(db, story_id))
 
 
 @router.get("/feeds", summary="Every feed: health, last poll, articles stored")
-def feeds(db: Db) -> dict:
-    return {"items": feed_rows(db)}
+def feeds(db: Db) -> JSONResponse:
+    return _json({"items": feed_rows(db)})
 
 
 def feed_rows(db: Session) -> list[dict]:
@@ -101,10 +107,10 @@ def feed_rows(db: Session) -> list[dict]:
 
 @router.get("/events", summary="Change events after a seq, in order")
 def events(db: Db, after: int = 0,
-           limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> dict:
+           limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> JSONResponse:
     """`{"items": [...], "next": seq}`: ask again with `after=next`."""
     items = records.event_records(db, after, limit=limit)
-    return {"items": items, "next": items[-1]["seq"] if items else after}
+    return _json({"items": items, "next": items[-1]["seq"] if items else after})
 
 
 def _read_events(url: str, after: int) -> list[dict]:
