@@ -96,8 +96,12 @@ def quote_ids(session: Session, q: str | None, speaker: str | None, below: int |
                    "ORDER BY rowid DESC LIMIT :n")
         params = {"m": " AND ".join(parts), "below": bound, "n": limit}
     else:
+        # Matches from the GIN indexes first (MATERIALIZED), then the newest of them: left
+        # to itself, the planner may walk the quotes by id and compute each one's tsvector
+        # (the index keeps none), 100,000 of them for a rare word.
         where = ([_QUOTE_WORDS] if words else []) + ([_QUOTE_SPEAKER] if names else [])
-        sql = text(f"SELECT id FROM quotes WHERE {' AND '.join(where)} AND id < :below "
+        sql = text(f"WITH matching AS MATERIALIZED (SELECT id FROM quotes "
+                   f"WHERE {' AND '.join(where)}) SELECT id FROM matching WHERE id < :below "
                    "ORDER BY id DESC LIMIT :n")
         params = {"q": q or "", "speaker": " & ".join(f"{n}:*" for n in names),
                   "below": bound, "n": limit}
