@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The worker, its scheduler and the web pages (`run` starts `newsworker web` beside the
+# worker and prints its address, http://127.0.0.1:8080/ by default).
 run: install
 	$(BIN)/newsworker db upgrade
 	$(BIN)/newsworker run

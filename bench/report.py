@@ -10,6 +10,7 @@ import psutil
 
 STAGES = ("poll", "fetch", "extract", "dedup", "annotate", "write")
 QUERY_TARGET_MS = 20.0
+WEB_TARGET_MS = 100.0
 CYCLE_TARGET_S = 900.0
 
 
@@ -100,6 +101,13 @@ def targets(f: dict) -> str:
             rows.append(f"| {prefix.split()[0]}: consumer queries p95 < {QUERY_TARGET_MS:.0f} ms "
                         f"at that size | {verdict(worst < QUERY_TARGET_MS)}: worst p95 "
                         f"{worst:.1f} ms |")
+            web = full["store"].get("web")
+            if web:
+                name = max(web, key=lambda n: web[n]["p95"])
+                rows.append(f"| {prefix.split()[0]}: every web page and API call p95 < "
+                            f"{WEB_TARGET_MS:.0f} ms at that size | "
+                            f"{verdict(web[name]['p95'] < WEB_TARGET_MS)}: worst p95 "
+                            f"{web[name]['p95']:.0f} ms ({name}) |")
     feeds = f.get("feeds")
     if feeds:
         ok = feeds["extrapolated_s"] <= CYCLE_TARGET_S
@@ -122,10 +130,18 @@ def store_section(f: dict) -> str:
         out.append("| query | p50 ms | p95 ms | max ms |\n|---|---|---|---|")
         for name, q in store["queries"].items():
             out.append(f"| {name} | {q['p50']:.2f} | {q['p95']:.2f} | {q['max']:.2f} |")
+        if store.get("web"):
+            out.append(web_section(store))
         for name, q in store["queries"].items():
             out.append(f"\nPlan, {name}:\n\n```\n{q['plan']}\n```")
         out.append("")
     return "\n".join(out)
+
+
+def web_section(store: dict) -> str:
+    from web_pages import section
+
+    return section(store)
 
 
 def lock_section(f: dict) -> str:

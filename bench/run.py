@@ -33,8 +33,11 @@ PG_ADMIN = os.environ.get("NEWSWORKER_BENCH_PG", "postgresql+psycopg://postgres@
 REDIS = os.environ.get("NEWSWORKER_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 from report import STAGES  # noqa: E402
 
+# No web server beside the service runs: they measure the pipeline (bench/web_pages.py
+# measures the pages on its own server).
 FAST = {"NEWSWORKER_PER_HOST_DELAY_SECONDS": "0", "NEWSWORKER_PER_HOST_CONCURRENCY": "64",
-        "NEWSWORKER_SCHEDULER_TICK_SECONDS": "1", "NEWSWORKER_LOG_LEVEL": "WARNING"}
+        "NEWSWORKER_SCHEDULER_TICK_SECONDS": "1", "NEWSWORKER_LOG_LEVEL": "WARNING",
+        "NEWSWORKER_WEB_PORT": "0"}
 
 
 # --- the local publisher ---------------------------------------------------------------
@@ -325,16 +328,19 @@ def _preload(db_url: str, count: int) -> tuple[int, dict]:
     return count, loaded
 
 
-def _store_figures(db_url: str, count: int, loaded: dict) -> dict:
-    """Consumer query latencies and database bytes per article, after the run."""
+def _store_figures(db_url: str, count: int, loaded: dict, folder: Path) -> dict:
+    """Consumer query latencies, database bytes per article, and the latency of every web
+    page and API call, after the run."""
     from store_scale import database_bytes, query_latencies
+    from web_pages import web_latencies
 
     from worker.store.db import dispose_all
 
     dispose_all()
     return {"preloaded": count, "load_seconds": loaded["seconds"],
             "bytes_per_article": database_bytes(db_url) / count,
-            "queries": query_latencies(db_url, count)}
+            "queries": query_latencies(db_url, count),
+            "web": web_latencies(db_url, count, folder)}
 
 
 def embedded(base: str, corpus: dict, folder: Path, preload_count: int = 0) -> dict:
@@ -350,7 +356,7 @@ def embedded(base: str, corpus: dict, folder: Path, preload_count: int = 0) -> d
                          env, [("all", [], 19108)],
                          db_url, len(corpus["pages"]), folder, base_id)
     if preload_count:
-        result["store"] = _store_figures(db_url, preload_count, loaded)
+        result["store"] = _store_figures(db_url, preload_count, loaded, folder)
     return result
 
 
@@ -378,7 +384,7 @@ def redis_postgres(base: str, corpus: dict, folder: Path, preload_count: int = 0
              19110),
         ], db_url, len(corpus["pages"]), folder, base_id)
         if preload_count:
-            result["store"] = _store_figures(db_url, preload_count, loaded)
+            result["store"] = _store_figures(db_url, preload_count, loaded, folder)
     finally:
         dispose_all()
         drop_pg(PG_ADMIN, "newsworker_bench")

@@ -32,7 +32,8 @@ def service_env(tmp_path: Path, feeds: Path, db_url: str, broker: str = "",
     return clean_env(NEWSWORKER_DATA_DIR=str(tmp_path / "var"), NEWSWORKER_DATABASE_URL=db_url,
                      NEWSWORKER_BROKER_URL=broker, NEWSWORKER_FEEDS_FILE=str(feeds),
                      NEWSWORKER_SCHEDULER_TICK_SECONDS="1", NEWSWORKER_LOG_LEVEL="INFO",
-                     NEWSWORKER_METRICS_PORT="0", **extra)
+                     NEWSWORKER_METRICS_PORT="0",
+                     **{"NEWSWORKER_WEB_PORT": "0", **extra})  # `run` starts no web server
 
 
 class Proc:

@@ -25,12 +25,12 @@ app.add_typer(failures_app, name="failures")
 console = Console(stderr=True, soft_wrap=True)
 
 
-def _database() -> str:
+def _database(read_only: bool = False) -> str:
     """The configured database URL, checked to be migrated (else a clear exit)."""
     from worker.store.migrate import pending
 
     url = get_settings().resolved_database_url()
-    problem = pending(url)
+    problem = pending(url, read_only)
     if problem:
         console.print(f"[red]{problem}")
         raise typer.Exit(2)
@@ -70,7 +70,9 @@ def _warn_no_contact() -> None:
 def run(role: str = typer.Option("all", help="all (worker + scheduler), worker or beat."),
         queues: str = typer.Option("io,nlp", help="Queues a worker consumes."),
         concurrency: int = typer.Option(
-            0, help="Worker processes; 0: one per core (role all: one more than the cores).")):
+            0, help="Worker processes; 0: one per core (role all: one more than the cores)."),
+        web_pages: bool = typer.Option(None, "--web/--no-web",
+                                       help="Also serve the web pages (default: role all).")):
     """Start the service: migrate, then run the Celery worker and/or its scheduler."""
     if role not in ("all", "worker", "beat"):
         raise typer.BadParameter("role must be all, worker or beat")
@@ -110,7 +112,71 @@ def run(role: str = typer.Option("all", help="all (worker + scheduler), worker o
         argv += ["-c", str(concurrency)]
     if role in ("all", "beat"):
         argv.append("-B")
+    if (role == "all" and settings.web_port != 0) if web_pages is None else web_pages:
+        _start_web(settings)
     celery.worker_main(argv)
+
+
+def _death_signal():
+    """Linux: a function that makes the kernel end a child when `run` dies without its
+    exit hooks (SIGKILL); bound before the fork (no import in the child); None elsewhere."""
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (AttributeError, OSError):
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _start_web(settings) -> None:
+    """`newsworker web` beside the worker, in its own process, ended with this one."""
+    import atexit
+    import subprocess
+
+    from worker.web.auth import is_loopback
+
+    if not is_loopback(settings.web_host) and not settings.web_token:
+        console.print(f"[yellow]web pages not started: {settings.web_host} is not the loopback "
+                      "and NEWSWORKER_WEB_TOKEN is not set")
+        return
+    child = subprocess.Popen([sys.executable, "-m", "worker.cli", "web"],
+                             preexec_fn=_death_signal())
+    parent = os.getpid()
+    # Only this process ends it: the worker's forked children run atexit hooks too.
+    atexit.register(lambda: os.getpid() == parent and child.poll() is None and child.terminate())
+    host = f"[{settings.web_host}]" if ":" in settings.web_host else settings.web_host
+    console.print(f"[bold]newsworker web pages: http://{host}:{settings.web_port}/")
+
+
+@app.command()
+def web(host: str = typer.Option(None, help="Address to bind (default 127.0.0.1, the "
+                                            "setting NEWSWORKER_WEB_HOST)."),
+        port: int = typer.Option(None, help="Port (default 8080, NEWSWORKER_WEB_PORT).")):
+    """Serve the read-only web pages and JSON API (/api/v1) over the database."""
+    from worker.web.auth import is_loopback
+
+    settings = get_settings()
+    host = host or settings.web_host
+    port = settings.web_port if port is None else port
+    if not is_loopback(host) and not settings.web_token:
+        console.print(f"[red]refusing to serve on {host}: only the loopback is served without "
+                      "a token. Set NEWSWORKER_WEB_TOKEN (every page and API call will ask "
+                      "for it), or keep the default 127.0.0.1")
+        raise typer.Exit(2)
+    _logging()
+    _database(read_only=True)
+    import uvicorn
+
+    from worker.web.app import create_app
+
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"[bold]newsworker web on http://{shown}:{port}/[/] (API: /api/v1, "
+                  f"{'token required' if settings.web_token else 'no token: loopback only'})")
+    # A short grace at shutdown: open event streams never end by themselves.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
+                timeout_graceful_shutdown=2, server_header=False, proxy_headers=False)
 
 
 @app.command()

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 
+from worker.store import events
+
 log = logging.getLogger(__name__)
 
 POLLS = Counter("newsworker_polls", "Feed polls by outcome", ["outcome"])
@@ -35,6 +37,16 @@ STAGE_CPU = Counter("newsworker_stage_cpu_seconds", "CPU time spent per stage", 
 BROKER_RECONNECTS = Counter("newsworker_broker_reconnects", "Reconnections to the broker")
 DATABASE_ERRORS = Counter("newsworker_database_errors",
                           "Database connection errors met by tasks (then retried)")
+
+
+def _record_counter_lock(wait: float, hold: float) -> None:
+    EVENT_LOCK_WAIT.observe(wait)
+    EVENT_LOCK_HOLD.observe(hold)
+
+
+# The store measures the change-feed counter lock and tells whoever asked: here, these
+# histograms, in every process that loaded the metrics (the workers' steps all do).
+events.observe_counter_lock(_record_counter_lock)
 
 
 @contextmanager

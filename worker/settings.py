@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     # workers retry forever): a worker is back at most this long after the broker.
     broker_retry_max_seconds: float = Field(default=5.0, gt=0)
 
+    # The read-only web pages and JSON API (`newsworker web`). Bound to the loopback by
+    # default; any other address needs the token, which every page and call then asks for.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    web_token: str = ""
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -144,6 +150,7 @@ class Settings(BaseSettings):
             out[name] = str(getattr(self, name))
         out["database_url"] = mask_url(self.resolved_database_url())
         out["broker_url"] = mask_url(self.resolved_broker_url())
+        out["web_token"] = "***" if self.web_token else ""
         return out
 
 

@@ -47,7 +47,7 @@ def test_each_service_command_exists_in_the_cli(service):
         assert entrypoint[:2] == ["sh", "-c"]
         assert entrypoint[2].endswith("exec celery -A worker.celery_app flower")
         return
-    assert resolve(svc["command"]).name in {"upgrade", "run"}
+    assert resolve(svc["command"]).name in {"upgrade", "run", "web"}
 
 
 def test_roles_queues_and_volumes():
@@ -61,6 +61,22 @@ def test_roles_queues_and_volumes():
     assert {"redis-data", "postgres-data"} <= set(COMPOSE["volumes"])
     for name in ("redis", "postgres"):
         assert "healthcheck" in services[name]
+
+
+def test_web_service_serves_the_pages_only_with_a_token(tmp_path):
+    """In its container the web server listens on every interface: the CLI refuses that
+    without NEWSWORKER_WEB_TOKEN, which .env.example leaves empty (no default token)."""
+    command = COMPOSE["services"]["web"]["command"]
+    assert resolve(command).name == "web"
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    env = clean_env(NEWSWORKER_DATA_DIR=str(tmp_path))
+    refused = subprocess.run([sys.executable, "-m", "worker.cli", *command], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "NEWSWORKER_WEB_TOKEN" in refused.stderr
+    example = dict(line.split("=", 1) for line in
+                   (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+                   if line and not line.startswith("#"))
+    assert example["NEWSWORKER_WEB_TOKEN"] == ""
 
 
 def test_env_example_documents_every_setting():
@@ -125,7 +141,8 @@ def test_monitoring_is_published_on_the_loopback_only(tmp_path):
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     published = {name: _published(svc) for name, svc in services.items() if svc.get("ports")}
-    assert published == {"flower": [("127.0.0.1", 5555)], "prometheus": [("127.0.0.1", 9090)]}
+    assert published == {"flower": [("127.0.0.1", 5555)], "prometheus": [("127.0.0.1", 9090)],
+                         "web": [("127.0.0.1", 8080)]}
 
 
 def _flower_script() -> str:

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -104,9 +105,59 @@ def bookkeeping(url: str) -> Iterator[Connection]:
             yield conn
 
 
+def _sqlite_reader_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA query_only=ON")  # a second lock on top of the read-only open
+    cursor.close()
+
+
+READER_POOL = 5  # connections kept open by a reading process (the web server, a consumer)
+
+
+@lru_cache(maxsize=8)
+def get_reader(url: str) -> Engine:
+    """An engine that cannot write, for the web pages and the API.
+
+    SQLite: the file opened read-only (URI `mode=ro`); a missing file is an error, not a
+    new empty database. PostgreSQL: every transaction of its connections is READ ONLY
+    (`default_transaction_read_only`), so a write fails in the server, whatever the SQL.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "").resolve()
+        if not path.is_file():
+            raise FileNotFoundError(f"no SQLite database at {path}")
+        engine = create_engine(f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true",
+                               connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_reader_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=READER_POOL, max_overflow=10,
+                         connect_args={"options": "-c default_transaction_read_only=on",
+                                       "application_name": "newsworker-reader"})
+
+
+@contextmanager
+def reading(url: str) -> Iterator[Session]:
+    """A session on the read-only engine of `url`: one short transaction, never committed."""
+    session = _reader_factory(url)()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+@lru_cache(maxsize=8)
+def _reader_factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(bind=get_reader(url), expire_on_commit=False)
+
+
 def dispose_all() -> None:
     """Forget engines and sessions (after a fork, or when a test swaps databases)."""
     _factory.cache_clear()
+    _reader_factory.cache_clear()
+    get_reader.cache_clear()
     get_engine.cache_clear()
     _bookkeeping_engine.cache_clear()
     _sequencer_engine.cache_clear()

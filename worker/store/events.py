@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, delete, event, insert, select, text, update
@@ -158,12 +159,21 @@ def _move_outbox(conn: Connection, last: int, limit: int) -> int:
     return len(rows)
 
 
-def _observe_counter_lock(wait: float, hold: float) -> None:
-    # Imported late: the metrics module must load after `newsworker run` set up its folder.
-    from worker.metrics import EVENT_LOCK_HOLD, EVENT_LOCK_WAIT
+# Who wants the counter lock's timings (the metrics module registers itself): the store
+# measures, its callers record, so the store never imports the metrics it feeds.
+CounterLockObserver = Callable[[float, float], None]
+_counter_lock_observers: list[CounterLockObserver] = []
 
-    EVENT_LOCK_WAIT.observe(wait)
-    EVENT_LOCK_HOLD.observe(hold)
+
+def observe_counter_lock(observer: CounterLockObserver) -> None:
+    """Call `observer(wait_seconds, hold_seconds)` after each sequencing transaction."""
+    if observer not in _counter_lock_observers:
+        _counter_lock_observers.append(observer)
+
+
+def _observe_counter_lock(wait: float, hold: float) -> None:
+    for observer in _counter_lock_observers:
+        observer(wait, hold)
 
 
 def sequence_all_events(bind: Engine | Connection) -> int:

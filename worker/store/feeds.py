@@ -110,6 +110,13 @@ def feed_by_id(session: Session, feed_id: int) -> Feed | None:
     return session.get(Feed, feed_id)
 
 
+def feed_names(session: Session, limit: int = 2000) -> list[tuple[int, str]]:
+    """(id, name) of the feeds in the file, by name (the article filter's choices)."""
+    return [tuple(row) for row in session.execute(
+        select(Feed.id, Feed.name).where(Feed.in_file.is_(True)).order_by(Feed.name, Feed.id)
+        .limit(limit))]
+
+
 def active_feed_ids(session: Session, urls: list[str] | None = None) -> list[tuple[int, str]]:
     """(id, name) of enabled feeds (of the feeds file, or with these URLs) not disabled."""
     query = select(Feed.id, Feed.name).where(Feed.enabled.is_(True),

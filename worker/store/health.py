@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -18,14 +20,20 @@ STATE_COUNTS_MAX_AGE = 30.0
 _state_counts: dict[str, tuple[float, dict[str, int]]] = {}
 
 
-def cached_counts_by_state(url: str, max_age: float = STATE_COUNTS_MAX_AGE) -> dict[str, int]:
-    """Articles per state in the database at `url`, counted at most `max_age` seconds ago."""
+def cached_counts_by_state(url: str, max_age: float = STATE_COUNTS_MAX_AGE,
+                           opener: Callable[[str], AbstractContextManager[Session]] | None = None
+                           ) -> dict[str, int]:
+    """Articles per state in the database at `url`, counted at most `max_age` seconds ago.
+
+    The Prometheus scrape and the web overview both read this, so they show one figure;
+    `opener` gives the session (the web's is read-only), session_scope by default.
+    """
     from worker.store.db import session_scope
 
     stamp, counts = _state_counts.get(url, (float("-inf"), {}))
     if time.monotonic() - stamp < max_age:
         return counts
-    with session_scope(url) as session:
+    with (opener or session_scope)(url) as session:
         counts = repo.counts_by_state(session)
     _state_counts[url] = (time.monotonic(), counts)
     return counts
@@ -49,8 +57,54 @@ def feed_health(session: Session, now: datetime) -> list[dict]:
                      "failures": feed.consecutive_failures, "next_poll": feed.next_poll_at,
                      "interval": feed.effective_interval or feed.interval_seconds,
                      "last_status": feed.last_status, "last_error": feed.last_error,
+                     "last_polled": feed.last_polled_at, "tags": feed.tags or [],
                      "polls_24h": polls, "new_24h": new})
     return rows
+
+
+def articles_per_feed(session: Session) -> dict[int, int]:
+    """{feed id: articles stored} (the feed that first listed each article)."""
+    return dict(session.execute(select(Article.feed_id, func.count())
+                                .where(Article.feed_id.is_not(None))
+                                .group_by(Article.feed_id)).all())
+
+
+_feed_counts: dict[str, tuple[float, dict[int, int]]] = {}
+
+
+def cached_articles_per_feed(url: str, session: Session,
+                             max_age: float = STATE_COUNTS_MAX_AGE) -> dict[int, int]:
+    """articles_per_feed, counted at most `max_age` seconds ago: like the counts by state,
+    a count over the whole table, too dear for every view of the feeds page."""
+    stamp, counts = _feed_counts.get(url, (float("-inf"), {}))
+    if time.monotonic() - stamp >= max_age:
+        counts = articles_per_feed(session)
+        _feed_counts[url] = (time.monotonic(), counts)
+    return counts
+
+
+def failing_feeds(session: Session, limit: int = 20) -> list[Feed]:
+    """Feeds whose last polls failed, or that a failure disabled; most failures first."""
+    return list(session.scalars(
+        select(Feed).where(Feed.in_file.is_(True),
+                           (Feed.consecutive_failures > 0) | Feed.disabled_reason.is_not(None))
+        .order_by(Feed.consecutive_failures.desc(), Feed.id).limit(limit)))
+
+
+def recent_polls(session: Session, feed_id: int, limit: int = 50) -> list[Poll]:
+    return list(session.scalars(select(Poll).where(Poll.feed_id == feed_id)
+                                .order_by(Poll.started_at.desc(), Poll.id.desc()).limit(limit)))
+
+
+def articles_per_hour(session: Session, now: datetime, hours: int = 48) -> list[tuple[str, int]]:
+    """(hour, articles done in it) for the last `hours` hours, oldest first, zeros included."""
+    start = (now - timedelta(hours=hours - 1)).replace(minute=0, second=0, microsecond=0)
+    counts: dict[datetime, int] = {}
+    for (done,) in session.execute(select(Article.done_at).where(Article.done_at >= start)):
+        hour = done.replace(minute=0, second=0, microsecond=0)
+        counts[hour] = counts.get(hour, 0) + 1
+    return [((start + timedelta(hours=i)).isoformat(), counts.get(start + timedelta(hours=i), 0))
+            for i in range(hours)]
 
 
 def throughput(session: Session, now: datetime, window: timedelta = timedelta(hours=1)) -> dict:

@@ -22,15 +22,21 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def pending(url: str) -> str | None:
-    """None if the database is at the latest revision, else a message saying what to do."""
+def pending(url: str, read_only: bool = False) -> str | None:
+    """None if the database is at the latest revision, else a message saying what to do.
+
+    `read_only`: asked through the read-only engine (the web server never writes)."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    from worker.store.db import get_engine
+    from worker.store.db import get_engine, get_reader
 
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-    with get_engine(url).connect() as connection:
+    try:
+        engine = get_reader(url) if read_only else get_engine(url)
+    except FileNotFoundError as exc:
+        return f"{exc}: run `newsworker db upgrade` (or `make run`) first"
+    with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     if current == head:
         return None

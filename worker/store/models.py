@@ -121,6 +121,10 @@ class Story(Base):
 
 class Article(Base):
     __tablename__ = "articles"
+    # The web's date filters, stories and per-day charts; with story_id, the stories of a
+    # period are read from the index alone (on SQLite a row's later columns sit past its
+    # text, in overflow pages).
+    __table_args__ = (Index("ix_articles_discovered_story", "discovered_at", "story_id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     # Identity: sha256 of the canonical URL, so a URL of any length fits a unique index.
     url_key: Mapped[str] = mapped_column(String(64), unique=True, index=True)
@@ -219,7 +223,8 @@ class MinhashBand(Base):
 class Entity(Base):
     __tablename__ = "entities"
     __table_args__ = (UniqueConstraint("label", "key", name="uq_entities_label_key"),
-                      Index("ix_entities_label_surname", "label", "surname"))
+                      Index("ix_entities_label_surname", "label", "surname"),
+                      Index("ix_entities_key", "key"))
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     label: Mapped[str] = mapped_column(String(10))
     key: Mapped[str] = mapped_column(Text)  # accent-folded lower-case name

@@ -106,12 +106,26 @@ def export_records(session: Session, since: int,
 def event_records(session: Session, since: int, until: int | None = None,
                   limit: int = 10_000) -> list[dict]:
     """Change events after `since`, in sequence order (schemas/event.schema.json)."""
-    query = select(Event).where(Event.seq > since)
+    # Columns, not ORM objects: a consumer or the stream reads thousands of these.
+    query = select(Event.seq, Event.article_id, Event.kind, Event.state,
+                   Event.created_at).where(Event.seq > since)
     if until is not None:
         query = query.where(Event.seq <= until)
     return [{"seq": e.seq, "article_id": e.article_id, "kind": e.kind, "state": e.state,
              "created_at": e.created_at.isoformat()}
-            for e in session.scalars(query.order_by(Event.seq).limit(limit))]
+            for e in session.execute(query.order_by(Event.seq).limit(limit))]
+
+
+def latest_events(session: Session, limit: int = 20) -> list[dict]:
+    """The last `limit` change events, newest first."""
+    return [{"seq": e.seq, "article_id": e.article_id, "kind": e.kind, "state": e.state,
+             "created_at": e.created_at.isoformat()}
+            for e in session.scalars(select(Event).order_by(Event.seq.desc()).limit(limit))]
+
+
+def last_seq(session: Session) -> int:
+    """The newest event's seq (0 when there is none)."""
+    return session.scalar(select(func.max(Event.seq))) or 0
 
 
 def story_records(session: Session) -> Iterator[dict]:
