@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from worker.nlp.dates import DateMention, find_dates
@@ -14,6 +15,8 @@ from worker.nlp.entities import (
 )
 from worker.nlp.model import CHUNK_CHARS, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
+from worker.nlp.placenames import Place, load_gazetteer
+from worker.nlp.places import resolve
 from worker.nlp.quotes import find_quote_spans
 from worker.nlp.speakers import attribute, person_genders
 from worker.nlp.text import fold
@@ -36,6 +39,9 @@ class Annotations:
     amounts: tuple[Amount, ...]
     dates: tuple[DateMention, ...]
     quotes: tuple[Quote, ...]
+    # The place of each LOC entity resolved without a guess, by entity key.
+    places: Mapping[str, Place] = field(default_factory=dict)
+    countries: tuple[str, ...] = ()  # ISO alpha-2, most mentioned first
 
 
 def chunks(text: str, limit: int = CHUNK_CHARS) -> list[tuple[int, str]]:
@@ -99,9 +105,11 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
             _with_institutions(_without_amounts(mentions, money), text), text,
             load_lexicon(model))
         amounts = sorted(money + find_percents(text), key=lambda a: a.start)
+        located = resolve(text, entities, load_gazetteer())
         results.append(Annotations(
             entities=tuple(entities), amounts=tuple(amounts),
-            dates=tuple(find_dates(text, day)), quotes=tuple(_quotes(text, entities, morph))))
+            dates=tuple(find_dates(text, day)), quotes=tuple(_quotes(text, entities, morph)),
+            places=located.places, countries=located.countries))
     return results
 
 
