@@ -28,6 +28,12 @@ def entity(entity_id: int | None, label: str, name: str, key: str, mentions: lis
             "aliases": list(aliases), "place": place, "mentions": mentions}
 
 
+def place(geonames_id: int | None, code: str | None, name: str, country: str,
+          latitude: float | None, longitude: float | None, kind: str) -> dict:
+    return {"geonames_id": geonames_id, "code": code, "name": name, "country": country,
+            "latitude": latitude, "longitude": longitude, "kind": kind}
+
+
 def amount(kind: str, text: str, value: float, currency: str | None, start: int,
            end: int) -> dict:
     return {"kind": kind, "text": text, "amount": value, "currency": currency,
@@ -46,7 +52,8 @@ def annotations_of(ann: Annotations | None) -> dict:
     """The four annotation lists of a fresh NLP result (entities not stored: no id)."""
     if ann is None:
         return {"entities": [], "amounts": [], "dates": [], "quotes": [], "countries": []}
-    places = {key: place.record() for key, place in ann.places.items()}
+    places = {key: place(p.geonames_id, p.code, p.name, p.country, p.latitude, p.longitude,
+                         p.kind) for key, p in ann.places.items()}
     return {
         "entities": [entity(None, e.label, e.name, e.key,
                             [mention(m.start, m.end, m.text, m.sentence) for m in e.mentions],

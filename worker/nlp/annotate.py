@@ -15,6 +15,7 @@ from worker.nlp.entities import (
 )
 from worker.nlp.model import CHUNK_CHARS, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
+from worker.nlp.names import acronym_pairs
 from worker.nlp.placenames import Place, load_gazetteer
 from worker.nlp.places import resolve
 from worker.nlp.quotes import find_quote_spans
@@ -42,6 +43,8 @@ class Annotations:
     # The place of each LOC entity resolved without a guess, by entity key.
     places: Mapping[str, Place] = field(default_factory=dict)
     countries: tuple[str, ...] = ()  # ISO alpha-2, most mentioned first
+    # {acronym key: full name key} of the organisations the article names both ways.
+    pairs: Mapping[str, str] = field(default_factory=dict)
 
 
 def chunks(text: str, limit: int = CHUNK_CHARS) -> list[tuple[int, str]]:
@@ -109,7 +112,8 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
         results.append(Annotations(
             entities=tuple(entities), amounts=tuple(amounts),
             dates=tuple(find_dates(text, day)), quotes=tuple(_quotes(text, entities, morph)),
-            places=located.places, countries=located.countries))
+            places=located.places, countries=located.countries,
+            pairs=acronym_pairs(text, entities)))
     return results
 
 

@@ -95,11 +95,6 @@ class Place:
     admin1: str | None = None  # ISO 3166-2 code of the first-level region of a town
     capital: bool = False
 
-    def record(self) -> dict:
-        return {"geonames_id": self.geonames_id, "code": self.code, "name": self.name,
-                "country": self.country, "latitude": self.latitude,
-                "longitude": self.longitude, "kind": self.kind}
-
 
 def name_key(name: str) -> str:
     """What names are matched on: folded, hyphens as spaces, no leading article."""
