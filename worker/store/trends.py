@@ -143,21 +143,23 @@ def trends(session: Session, hours: int = 24, limit: int = 20, kind: str | None 
     return out[:limit]
 
 
-def _counts(session: Session, column, value, first: date, last: date, base_start: date,
-            scale: float, min_count: int) -> dict[int, tuple[int, float]]:
-    in_window = func.sum(value).filter(column.table.c.day >= first)
-    before = func.sum(value).filter(column.table.c.day < first)
+def _counts(session: Session, column, value, day, first: date, last: date,
+            base_start: date, scale: float, min_count: int) -> dict[int, tuple[int, float]]:
+    """{id: (count in the window, scaled baseline)} of the ids counted `min_count` times
+    in the window: one indexed range of days, grouped."""
+    in_window = func.sum(value).filter(day >= first)
+    before = func.sum(value).filter(day < first)
     rows = session.execute(
         select(column, in_window, before)
-        .where(column.table.c.day >= base_start, column.table.c.day <= last)
+        .where(day >= base_start, day <= last)
         .group_by(column)
         .having(func.coalesce(in_window, 0) >= min_count)).all()
     return {i: (int(c or 0), round((b or 0) * scale, 2)) for i, c, b in rows}
 
 
 def _entity_trends(session, first, last, base_start, scale, min_count) -> list[Trend]:
-    counts = _counts(session, EntityDay.entity_id, EntityDay.mentions, first, last,
-                     base_start, scale, min_count)
+    counts = _counts(session, EntityDay.entity_id, EntityDay.mentions, EntityDay.day, first,
+                     last, base_start, scale, min_count)
     if not counts:
         return []
     names = {i: (name, label) for i, name, label in session.execute(
@@ -167,8 +169,8 @@ def _entity_trends(session, first, last, base_start, scale, min_count) -> list[T
 
 
 def _story_trends(session, first, last, base_start, scale, min_count) -> list[Trend]:
-    counts = _counts(session, StoryDay.story_id, StoryDay.articles, first, last,
-                     base_start, scale, min_count)
+    counts = _counts(session, StoryDay.story_id, StoryDay.articles, StoryDay.day, first,
+                     last, base_start, scale, min_count)
     if not counts:
         return []
     from worker.store.models import Story
