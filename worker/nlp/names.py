@@ -83,7 +83,7 @@ def close_family(a: str, b: str) -> bool:
     """Family names one typo apart (two for long ones); short names must be equal."""
     if a == b:
         return True
-    if min(len(a), len(b)) < 6:
+    if min(len(a), len(b)) < 7:
         return False
     return edit_distance(a, b) <= (2 if min(len(a), len(b)) >= 10 else 1)
 

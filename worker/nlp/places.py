@@ -171,14 +171,19 @@ def resolve(text: str, entities: Sequence, gazetteer: Gazetteer) -> Resolved:
     options = {e.key: _candidates(gazetteer, (e.name, *e.aliases)) for e in locations}
     # The countries named outright (and towns beyond doubt) are the article's context.
     context: Counter = Counter()
+    own: dict[str, str] = {}  # what each name adds to the context: not evidence for itself
     for e in locations:
         places = [p for p, _ in options[e.key]]
         sure = [p for p in places if p.kind == "country"] or (
             places if len({p.country for p in places}) == 1 else [])
         if sure:
             context[sure[0].country] += len(e.mentions)
+            own[e.key] = sure[0].country
     resolved: dict[str, Place] = {}
     for e in locations:
+        others = context.copy()
+        if e.key in own:
+            others[own[e.key]] -= len(e.mentions)
         candidates = options[e.key]
         if not candidates or not e.mentions:
             continue
@@ -188,10 +193,11 @@ def resolve(text: str, entities: Sequence, gazetteer: Gazetteer) -> Resolved:
         qualifier = _qualifier(text, first.end, gazetteer, None)
         if qualifier is not None:
             inside = _qualified([p for p, _ in candidates], qualifier)
-            if inside:
+            if inside:  # the qualifier names the country: it is the context
                 candidates = [c for c in candidates if c[0] in inside]
+                others[qualifier.country] += 1
         cue = any(REGION_CUE.search(text[max(0, m.start - 25):m.start]) for m in e.mentions)
-        pick = _choose(candidates, context, cue)
+        pick = _choose(candidates, +others, cue)
         if pick is not None:
             resolved[e.key] = pick
     return Resolved(resolved, rank_countries(locations, resolved))
