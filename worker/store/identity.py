@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from worker.nlp.names import PersonName, close_family, person_name
 from worker.store.models import Entity, EntityAlias, EntityVariant, Mention, Quote
 
+LABELS = ("LOC", "MISC", "ORG", "PER")  # all of them: lets the unique index serve the probe
 NO_COUNTRY = "*"  # an acronym paired in an article about no country we could tell
 REASONS = {
     "first": "first seen",
@@ -65,7 +66,7 @@ def _known_forms(session: Session, keys: set[str]) -> dict[tuple[str, str], list
     for label, key, country, entity_key in session.execute(
             select(EntityVariant.label, EntityVariant.key, EntityVariant.country, Entity.key)
             .join(Entity, Entity.id == EntityVariant.entity_id)
-            .where(EntityVariant.key.in_(sorted(keys)))):
+            .where(EntityVariant.label.in_(LABELS), EntityVariant.key.in_(sorted(keys)))):
         found.setdefault((label, key), []).append((country, entity_key))
     return found
 

@@ -102,6 +102,11 @@ def add_days(session: Session, entities: Iterable[tuple[int, date, int]],
         ("articles",))
 
 
+def count_story_article(session: Session, story_id: int, published: str | None) -> None:
+    """An article stored without annotation (an exact duplicate) counts for its story."""
+    add_days(session, [], [(story_id, article_day(published, None))])
+
+
 def move_days(session: Session, keep_id: int, drop_ids: list[int]) -> None:
     """An entity merged into another brings its daily counts along."""
     rows = session.execute(select(EntityDay.day, func.sum(EntityDay.mentions),
