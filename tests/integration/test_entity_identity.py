@@ -67,13 +67,16 @@ def test_transliterations_join_the_first_entity(db_url):
     assert _entity_of(db_url, third, per, "Volodymyr Zelenski") == kept
     assert _entity_of(db_url, navalnyi, per, "Alexeï Navalnyï") == \
         _entity_of(db_url, navalny, per, "Alexeï Navalny")
+    alone = _save(db_url, 6, _entity(per, "Zelenskyy"))  # the surname, another spelling
+    assert _entity_of(db_url, alone, per, "Zelenskyy") == kept
     reasons = _reasons(db_url, kept)
     assert reasons["Volodymyr Zelensky"] == "first seen"
+    assert reasons["Zelenskyy"].startswith("surname alone")
     assert "transliteration" in reasons["Volodymyr Zelenskyy"]
     with session_scope(db_url) as session:
         entity = session.get(Entity, kept)
         assert (entity.key, entity.article_count, entity.mention_count) == \
-            ("volodymyr zelensky", 3, 3)
+            ("volodymyr zelensky", 4, 4)
 
 
 def test_a_typo_on_a_long_family_name_joins_but_not_another_given_name(db_url):
