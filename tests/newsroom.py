@@ -167,14 +167,17 @@ def world_page(base: str, name: str, published: str) -> str:
 
 
 def serve_world_desk(site: Site, published: str) -> str:
-    """Serve the world desk's pages (dated `published`, ISO 8601) and its feed; its URL."""
+    """Serve the world desk's pages (dated `published`, ISO 8601) and its feed; its URL.
+    The first page is also republished under another address (`-reprise`): one story."""
     items = []
-    for path in sorted(WORLD.glob("*.txt")):
+    for i, path in enumerate(sorted(WORLD.glob("*.txt"))):
         name = path.stem
-        site.add(f"/monde/{name}.html", world_page(site.base, name, published))
         title = path.read_text(encoding="utf-8").split("\n", 1)[0]
-        items.append(f"<item><title>{escape(title)}</title>"
-                     f"<link>{site.base}/monde/{name}.html</link><guid>monde-{name}</guid></item>")
+        for copy in (name, f"{name}-reprise") if i == 0 else (name,):
+            page = world_page(site.base, name, published).replace(f"/{name}.html", f"/{copy}.html")
+            site.add(f"/monde/{copy}.html", page)
+            items.append(f"<item><title>{escape(title)}</title><link>{site.base}/monde/"
+                         f"{copy}.html</link><guid>monde-{copy}</guid></item>")
     feed = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
             f"<title>Monde</title><link>{site.base}/monde</link>{''.join(items)}</channel></rss>")
     return site.add("/feeds/world.rss", feed, "application/rss+xml")

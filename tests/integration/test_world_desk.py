@@ -47,7 +47,10 @@ def _place(record: dict, name: str) -> dict | None:
 
 def test_world_desk_places_identity_and_trends(site, tmp_path, db_url):
     found = _ingest(site, tmp_path, db_url)
-    assert set(found) == {"kyiv-londres.html", "kyiv-pekin.html", "kyiv-bruxelles.html"}
+    assert set(found) == {"kyiv-londres.html", "kyiv-pekin.html", "kyiv-bruxelles.html",
+                          "kyiv-bruxelles-reprise.html"}
+    copy = found.pop("kyiv-bruxelles-reprise.html")  # the same text: a duplicate, one story
+    assert copy["duplicate_of"] == found["kyiv-bruxelles.html"]["id"]
     londres, pekin, bruxelles = (found[f"kyiv-{n}.html"] for n in ("londres", "pekin",
                                                                     "bruxelles"))
     expected = [(londres, "Londres", "GB", "city"), (pekin, "Pékin", "CN", "city"),
@@ -101,6 +104,9 @@ def test_world_desk_places_identity_and_trends(site, tmp_path, db_url):
     zelensky = next(t for n, t in by_name.items() if n.startswith("Volodymyr Zelensk"))
     assert zelensky["count"] >= 9 and zelensky["baseline"] == 0 and zelensky["score"] > 0
     assert "Bruxelles" in by_name  # named in two articles today
+    stories = [t for t in rising if t["kind"] == "story"]
+    assert [(t["id"], t["count"]) for t in stories] == [(bruxelles["story_id"], 2)]
+    assert stories[0]["name"].startswith("À Bruxelles")
     table = subprocess.run([NEWSWORKER, "trends"], capture_output=True, text=True,
                            timeout=300, env=clean_env(NEWSWORKER_DATABASE_URL=db_url))
     assert table.returncode == 0 and "Zelensk" in table.stdout
