@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from worker.nlp.annotate import Annotations
 from worker.store import identity, trends
-from worker.store.db import copy_rows, insert_many, unnest_insert
+from worker.store.db import copy_rows, insert_many, one_of, unnest_insert
 from worker.store.models import (
     Amount,
     Article,
@@ -131,13 +131,24 @@ def _place_ids(session: Session, batch: list[tuple[int, Annotations]]) -> dict[s
     places = {p.ref: p for _, ann in batch for p in ann.places.values()}
     if not places:
         return {}
+    known = _known_places(session, sorted(places))
     rows = [{"ref": ref, "geonames_id": p.geonames_id, "code": p.code, "name": p.name,
              "country": p.country, "kind": p.kind, "latitude": p.latitude,
-             "longitude": p.longitude} for ref, p in sorted(places.items())]
-    insert_many(session, insert_for(session, Place).on_conflict_do_nothing(
-        index_elements=[Place.ref]), rows)
+             "longitude": p.longitude} for ref, p in sorted(places.items()) if ref not in known]
+    if not rows:  # the usual case once the store knows the places in the news
+        return known
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        unnest_insert(conn, Place.__table__, rows, "ON CONFLICT (ref) DO NOTHING")
+    else:
+        insert_many(session, insert_for(session, Place).on_conflict_do_nothing(
+            index_elements=[Place.ref]), rows)
+    return _known_places(session, sorted(places))
+
+
+def _known_places(session: Session, refs: list[str]) -> dict[str, int]:
     return dict(session.execute(select(Place.ref, Place.id)
-                                .where(Place.ref.in_(sorted(places)))).all())
+                                .where(one_of(session, Place.ref, refs))).all())
 
 
 def save_batch(session: Session, batch: list[tuple[int, Annotations]]) -> None:

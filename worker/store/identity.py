@@ -24,6 +24,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.nlp.names import PersonName, close_family, person_name
+from worker.store.db import one_of
 from worker.store.models import Entity, EntityAlias, EntityVariant, Mention, Quote
 
 LABELS = ("LOC", "MISC", "ORG", "PER")  # all of them: lets the unique index serve the probe
@@ -66,7 +67,8 @@ def _known_forms(session: Session, keys: set[str]) -> dict[tuple[str, str], list
     for label, key, country, entity_key in session.execute(
             select(EntityVariant.label, EntityVariant.key, EntityVariant.country, Entity.key)
             .join(Entity, Entity.id == EntityVariant.entity_id)
-            .where(EntityVariant.label.in_(LABELS), EntityVariant.key.in_(sorted(keys)))):
+            .where(EntityVariant.label.in_(LABELS),
+                   one_of(session, EntityVariant.key, sorted(keys)))):
         found.setdefault((label, key), []).append((country, entity_key))
     return found
 
@@ -80,11 +82,11 @@ def _stored_people(session: Session, people: list[PersonName]) -> list[tuple]:
     families = sorted({p.family for p in people})
     ranges = [and_(EntityVariant.given == p.given, EntityVariant.family >= p.family[:3],
                    EntityVariant.family < p.family[:3] + "\uffff")
-              for p in {p for p in people if p.given}]
+              for p in sorted({p for p in people if p.given}, key=lambda p: (p.given, p.family))]
     query = (select(EntityVariant.given, EntityVariant.family, Entity.key)
              .join(Entity, Entity.id == EntityVariant.entity_id)
              .where(EntityVariant.label == "PER",
-                    or_(EntityVariant.family.in_(families), *ranges)))
+                    or_(one_of(session, EntityVariant.family, families), *ranges)))
     return list(session.execute(query).all())
 
 
@@ -121,9 +123,10 @@ def resolve_identities(session: Session, batch: list) -> Resolution:
     entities = [(ann, e) for _, ann in batch for e in ann.entities]
     forms = _known_forms(session, {e.key for _, e in entities}
                          | {k for _, ann in batch for k in getattr(ann, "pairs", {})})
-    people = {e.key: person_name(e.key) for _, e in entities if e.label == "PER"}
-    unknown = [p for k, p in people.items() if p and ("PER", k) not in forms]
-    known_people = _stored_people(session, unknown)
+    # Only the forms never seen need their name taken apart (most are known).
+    people = {e.key: person_name(e.key) for _, e in entities
+              if e.label == "PER" and ("PER", e.key) not in forms}
+    known_people = _stored_people(session, [p for p in people.values() if p])
     out = Resolution()
     for _, ann in batch:
         keys: dict[tuple[str, str], str] = {}
