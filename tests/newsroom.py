@@ -144,3 +144,40 @@ def syndicated_newsroom(site: Site, copies_of: int = 10) -> dict:
     feed_urls = [site.add(f"/feeds/{o}.rss", rss(items), "application/rss+xml")
                  for o, items in feeds.items()]
     return {"feeds": feed_urls, "clusters": clusters}
+
+
+# --- the world desk: places in their French forms, one person under three spellings -------
+
+WORLD = FIXTURES / "world"
+
+
+def world_page(base: str, name: str, published: str) -> str:
+    """A fixture text of the world desk (first line: title) as a publisher's page."""
+    title, *paragraphs = WORLD.joinpath(f"{name}.txt").read_text(encoding="utf-8").split("\n")
+    body = "".join(f"<p>{escape(p)}</p>\n" for p in paragraphs if p.strip())
+    return f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
+<title>{escape(title)}</title>
+<meta property="article:published_time" content="{published}">
+<meta property="og:site_name" content="Le Journal Test">
+<link rel="canonical" href="{base}/monde/{name}.html"></head>
+<body><header><nav><a href="/">Accueil</a> <a href="/monde">Monde</a></nav></header>
+<main><article><h1>{escape(title)}</h1>
+{body}</article></main>
+<footer>© Le Journal Test</footer></body></html>"""
+
+
+def serve_world_desk(site: Site, published: str) -> str:
+    """Serve the world desk's pages (dated `published`, ISO 8601) and its feed; its URL.
+    The first page is also republished under another address (`-reprise`): one story."""
+    items = []
+    for i, path in enumerate(sorted(WORLD.glob("*.txt"))):
+        name = path.stem
+        title = path.read_text(encoding="utf-8").split("\n", 1)[0]
+        for copy in (name, f"{name}-reprise") if i == 0 else (name,):
+            page = world_page(site.base, name, published).replace(f"/{name}.html", f"/{copy}.html")
+            site.add(f"/monde/{copy}.html", page)
+            items.append(f"<item><title>{escape(title)}</title><link>{site.base}/monde/"
+                         f"{copy}.html</link><guid>monde-{copy}</guid></item>")
+    feed = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Monde</title><link>{site.base}/monde</link>{''.join(items)}</channel></rss>")
+    return site.add("/feeds/world.rss", feed, "application/rss+xml")

@@ -377,6 +377,33 @@ def export(since: int = typer.Option(0, help="Last event seq already seen; 0 is 
 
 
 @app.command()
+def trends(hours: int = typer.Option(24, min=1, help="The window: the last HOURS."),
+           fmt: str = typer.Option("table", "--format", help="table or json (one per line)."),
+           limit: int = typer.Option(20, min=1, help="How many, highest score first."),
+           kind: str = typer.Option(None, help="entity or story (default: both).")):
+    """Entities and stories rising most in the window over their baseline (7 days before)."""
+    from worker.store.db import session_scope
+    from worker.store.trends import trends as rising
+
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter("--format must be table or json")
+    if kind not in (None, "entity", "story"):
+        raise typer.BadParameter("--kind must be entity or story")
+    with session_scope(_database()) as session:
+        found = rising(session, hours=hours, limit=limit, kind=kind)
+    if fmt == "json":
+        for trend in found:
+            sys.stdout.write(json.dumps(trend.record(), ensure_ascii=False) + "\n")
+        return
+    table = Table("kind", "id", "name", "count", "baseline", "score",
+                  title=f"Rising over the last {hours} h")
+    for t in found:
+        name = f"{t.name} ({t.label})" if t.label else t.name
+        table.add_row(t.kind, str(t.id), name, str(t.count), f"{t.baseline:g}", f"{t.score:g}")
+    Console(width=200).print(table)
+
+
+@app.command()
 def extract(source: str = typer.Argument(..., help="A saved HTML file or an http(s) URL."),
             fmt: str = typer.Option("text", "--format", help="text (the body) or json.")):
     """Extract and annotate one page and print it; nothing is stored."""

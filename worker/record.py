@@ -23,9 +23,15 @@ def mention(start: int, end: int, text: str, sentence: str | None) -> dict:
 
 
 def entity(entity_id: int | None, label: str, name: str, key: str, mentions: list[dict],
-           aliases: Iterable[str] = ()) -> dict:
+           aliases: Iterable[str] = (), place: dict | None = None) -> dict:
     return {"id": entity_id, "label": label, "canonical_name": name, "key": key,
-            "aliases": list(aliases), "mentions": mentions}
+            "aliases": list(aliases), "place": place, "mentions": mentions}
+
+
+def place(geonames_id: int | None, code: str | None, name: str, country: str,
+          latitude: float | None, longitude: float | None, kind: str) -> dict:
+    return {"geonames_id": geonames_id, "code": code, "name": name, "country": country,
+            "latitude": latitude, "longitude": longitude, "kind": kind}
 
 
 def amount(kind: str, text: str, value: float, currency: str | None, start: int,
@@ -45,11 +51,15 @@ def quote(text: str, speaker: str | None, start: int, end: int) -> dict:
 def annotations_of(ann: Annotations | None) -> dict:
     """The four annotation lists of a fresh NLP result (entities not stored: no id)."""
     if ann is None:
-        return {"entities": [], "amounts": [], "dates": [], "quotes": []}
+        return {"entities": [], "amounts": [], "dates": [], "quotes": [], "countries": []}
+    places = {key: place(p.geonames_id, p.code, p.name, p.country, p.latitude, p.longitude,
+                         p.kind) for key, p in ann.places.items()}
     return {
         "entities": [entity(None, e.label, e.name, e.key,
                             [mention(m.start, m.end, m.text, m.sentence) for m in e.mentions],
-                            e.aliases) for e in ann.entities],
+                            e.aliases, places.get(e.key) if e.label == "LOC" else None)
+                     for e in ann.entities],
+        "countries": list(ann.countries),
         "amounts": [amount(a.kind, a.text, a.value, a.currency, a.start, a.end)
                     for a in ann.amounts],
         "dates": [date(d.text, d.value, d.start, d.end) for d in ann.dates],

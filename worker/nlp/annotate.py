@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from worker.nlp import speech
@@ -15,7 +16,10 @@ from worker.nlp.entities import (
 )
 from worker.nlp.model import CHUNK_CHARS, NEWS_NER, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
+from worker.nlp.names import acronym_pairs
 from worker.nlp.parse import parse_clauses
+from worker.nlp.placenames import Place, load_gazetteer
+from worker.nlp.places import resolve
 from worker.nlp.quotes import find_quote_spans
 from worker.nlp.speakers import attribute, person_genders
 from worker.nlp.text import fold, soften_shouted_names
@@ -38,6 +42,11 @@ class Annotations:
     amounts: tuple[Amount, ...]
     dates: tuple[DateMention, ...]
     quotes: tuple[Quote, ...]
+    # The place of each LOC entity resolved without a guess, by entity key.
+    places: Mapping[str, Place] = field(default_factory=dict)
+    countries: tuple[str, ...] = ()  # ISO alpha-2, most mentioned first
+    # {acronym key: full name key} of the organisations the article names both ways.
+    pairs: Mapping[str, str] = field(default_factory=dict)
 
 
 def chunks(text: str, limit: int = CHUNK_CHARS) -> list[tuple[int, str]]:
@@ -112,10 +121,13 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
             _with_institutions(_without_amounts(mentions, money), text), text,
             load_lexicon(model))
         amounts = sorted(money + find_percents(text), key=lambda a: a.start)
+        located = resolve(text, entities, load_gazetteer())
         results.append(Annotations(
             entities=tuple(entities), amounts=tuple(amounts),
             dates=tuple(find_dates(text, day)),
-            quotes=tuple(_quotes(text, entities, morph, model))))
+            quotes=tuple(_quotes(text, entities, morph, model)),
+            places=located.places, countries=located.countries,
+            pairs=acronym_pairs(text, entities)))
     return results
 
 

@@ -19,7 +19,7 @@ from worker.errors import ExtractionError, FetchError
 from worker.extract import Extracted, detect_language, extract
 from worker.http import PAGE_TYPES, Fetched
 from worker.steps import DATABASE_DOWN, Outcome, attempt_failed, local_owner, postponed
-from worker.store import repo, stories
+from worker.store import repo, stories, trends
 from worker.store.db import session_scope
 from worker.urls import canonicalize, is_http_url
 
@@ -137,9 +137,11 @@ def _store(ctx: Context, job: Job, page: Fetched, found: Extracted, text: str, b
                                      job.canonical_url, known_as)
         if original:
             # Same page or same text as an earlier article: no second NER pass.
+            story_id = stories.ensure_story(session, original)
             moved = _advance(session, job, "done", event="duplicate", duplicate_of_id=original,
-                             story_id=stories.ensure_story(session, original),
-                             done_at=repo.now(), **fields)
+                             story_id=story_id, done_at=repo.now(), **fields)
+            if moved:  # a copy under another URL still counts for its story's trend
+                trends.count_story_article(session, story_id, fields["published"])
         else:
             moved = _advance(session, job, "extracted", duplicate_of_id=None, **fields)
             if moved:

@@ -207,3 +207,14 @@ def copy_rows(session: Session, table, rows: list[dict]) -> None:
     with conn.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
         for row in rows:
             copy.write_row([row[c] for c in columns])
+
+
+def one_of(session: Session, column, values: list):
+    """`column IN values` as one bound array on PostgreSQL (`= ANY(:array)`): one
+    parameter, a statement cached whatever the number of values; IN elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -243,6 +244,47 @@ class EntityAlias(Base):
     alias: Mapped[str] = mapped_column(Text)
 
 
+class EntityVariant(Base):
+    """Each form an entity was seen under, and why it joined that entity.
+
+    (label, key, country) is unique: a form names one entity, except an acronym, which may
+    name one organisation per country ("PS" in France and in Belgium); `country` is ''
+    for every other form.
+    """
+
+    __tablename__ = "entity_variants"
+    __table_args__ = (UniqueConstraint("label", "key", "country", name="uq_entity_variants"),
+                      Index("ix_entity_variants_family", "label", "family", "given"),
+                      Index("ix_entity_variants_entity", "entity_id"))
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(Text)  # accent-folded form, as entities.key
+    form: Mapped[str] = mapped_column(Text)  # as first written
+    # A person's given name and family name, folded and transliteration-normalised
+    # ("volodimir", "zelenski"): what spelling variants are matched on.
+    given: Mapped[str | None] = mapped_column(Text)
+    family: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2), default="", server_default="")
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class Place(Base):
+    """A real place a LOC mention was resolved to (GeoNames town or country, ISO region)."""
+
+    __tablename__ = "places"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40), unique=True)  # gn:ID or iso:CODE
+    geonames_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    code: Mapped[str | None] = mapped_column(String(10))  # ISO 3166 code (country, region)
+    name: Mapped[str] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # country, region, city, other
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+
+
 class Mention(Base):
     __tablename__ = "mentions"
     __table_args__ = (Index("ix_mentions_entity_article", "entity_id", "article_id"),
@@ -255,6 +297,42 @@ class Mention(Base):
     end: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     sentence: Mapped[str | None] = mapped_column(Text)
+    # The place this mention names in this article (LOC only; a name may be two places).
+    place_id: Mapped[int | None] = mapped_column(ForeignKey("places.id"), index=True)
+
+
+class ArticleCountry(Base):
+    """The countries an article is about, ranked by the mentions of their places."""
+
+    __tablename__ = "article_countries"
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), primary_key=True, index=True)
+    rank: Mapped[int] = mapped_column(Integer)  # 1 = the country mentioned most
+    mentions: Mapped[int] = mapped_column(Integer)
+
+
+class EntityDay(Base):
+    """Mentions of an entity per day (the article's date): what trends are read from."""
+
+    __tablename__ = "entity_days"
+    __table_args__ = (Index("ix_entity_days_day", "day", "entity_id"),)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    mentions: Mapped[int] = mapped_column(Integer, default=0)
+    articles: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StoryDay(Base):
+    """Articles of a story per day (the article's date)."""
+
+    __tablename__ = "story_days"
+    __table_args__ = (Index("ix_story_days_day", "day", "story_id"),)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    articles: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Amount(Base):

@@ -16,11 +16,14 @@ from worker import record
 from worker.store.models import (
     Amount,
     Article,
+    ArticleCountry,
     DateMention,
     Entity,
+    EntityVariant,
     Event,
     Feed,
     Mention,
+    Place,
     Quote,
     Story,
 )
@@ -47,12 +50,14 @@ def _article_fields(article: Article, feed_names: dict[int, str]) -> dict:
 
 def _annotations(session: Session, ids: list[int]) -> dict[int, dict]:
     """{article id: its four annotation lists}, one query per table for all `ids`."""
-    out: dict[int, dict] = {i: {"entities": [], "amounts": [], "dates": [], "quotes": []}
-                            for i in ids}
+    out: dict[int, dict] = {i: {"entities": [], "amounts": [], "dates": [], "quotes": [],
+                                "countries": []} for i in ids}
     entities: dict[int, dict[int, dict]] = defaultdict(dict)
+    places: dict[int, list[dict]] = defaultdict(list)  # place id: the entities naming it
     for row in session.execute(
             select(Mention.article_id, Entity.id, Entity.label, Entity.name, Entity.key,
-                   Mention.start, Mention.end, Mention.text, Mention.sentence)
+                   Mention.start, Mention.end, Mention.text, Mention.sentence,
+                   Mention.place_id)
             .join(Entity, Mention.entity_id == Entity.id)
             .where(Mention.article_id.in_(ids)).order_by(Mention.article_id, Mention.start)):
         ent = entities[row.article_id].get(row.id)
@@ -60,7 +65,20 @@ def _annotations(session: Session, ids: list[int]) -> dict[int, dict]:
             ent = entities[row.article_id][row.id] = record.entity(
                 row.id, row.label, row.name, row.key, [])
             out[row.article_id]["entities"].append(ent)
+            if row.place_id is not None:
+                places[row.place_id].append(ent)
         ent["mentions"].append(record.mention(row.start, row.end, row.text, row.sentence))
+    if places:
+        for place in session.scalars(select(Place).where(Place.id.in_(list(places)))):
+            for ent in places[place.id]:
+                ent["place"] = record.place(place.geonames_id, place.code, place.name,
+                                            place.country, place.latitude, place.longitude,
+                                            place.kind)
+    for article_id, country in session.execute(
+            select(ArticleCountry.article_id, ArticleCountry.country)
+            .where(ArticleCountry.article_id.in_(ids))
+            .order_by(ArticleCountry.article_id, ArticleCountry.rank)):
+        out[article_id]["countries"].append(country)
     for a in session.scalars(select(Amount).where(Amount.article_id.in_(ids))
                              .order_by(Amount.article_id, Amount.start)):
         out[a.article_id]["amounts"].append(
@@ -143,7 +161,11 @@ def story_records(session: Session) -> Iterator[dict]:
 
 def entity_records(session: Session) -> Iterator[dict]:
     """Every entity with its counts (the entity schema, without per-article mentions)."""
+    variants: dict[int, list[dict]] = defaultdict(list)
+    for v in session.scalars(select(EntityVariant).order_by(EntityVariant.id)):
+        variants[v.entity_id].append({"form": v.form, "key": v.key, "reason": v.reason,
+                                      **({"country": v.country} if v.country else {})})
     for e in session.scalars(select(Entity).order_by(Entity.id)):
         yield {"id": e.id, "label": e.label, "canonical_name": e.name, "key": e.key,
                "mention_count": e.mention_count, "article_count": e.article_count,
-               "mentions": []}
+               "variants": variants.get(e.id, []), "mentions": []}
