@@ -188,3 +188,11 @@ def test_a_sentence_opening_preposition_and_a_clause_are_no_names():
     assert clean("Cour de l'impôt se récuse d'un dossier mettant en cause un stratagème",
                  "ORG") is None
     assert clean("Centre de lutte contre les criminalités numériques", "ORG") is not None
+
+
+def test_layout_glue_ends_a_name():
+    from worker.nlp.entities import clean
+
+    assert clean("Maroc).Sur", "LOC") == ("Maroc", 0)
+    assert clean("Lionel Trivel - FR", "PER") == ("Lionel Trivel", 0)
+    assert clean("St. Louis", "LOC") == ("St. Louis", 0)

@@ -90,6 +90,7 @@ def is_demonym(name: str, before: str, after: str) -> bool:
     return bool(DEMONYM_OR_PLACE.search(name) and (plural or apposition))
 
 
+GLUE = re.compile(r"\n|[()\[\]]|\.(?=[A-ZÉ][a-zé])|\s[-–]\s")
 # A preposition opening a sentence is no part of the name after it: "A Toulouse, …".
 LEADING_PREPOSITION = re.compile(r"^(?:À|A|Selon|Chez|Dans)\s+(?=[A-ZÉÈÎÔ])")
 # Lower-case words other than links in a name: "Centre de lutte contre les criminalités
@@ -119,7 +120,9 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
     # Only the head was cut so far: that is the offset shift. Cuts at the tail (a second
     # line, a comma, a score) come after it and leave the start where it is.
     shift = len(text) - len(stripped)
-    stripped = stripped.split("\n")[0]
+    # Layout glue: a second line, a bracket, a sentence run into the next ("Maroc).Sur"),
+    # a results table's " - " column.
+    stripped = GLUE.split(stripped)[0]
     pair = ACRONYM_AND_DEMONYM.match(stripped)
     if pair and DEMONYM.search(pair.group("adj")):
         stripped = pair.group("acronym")
