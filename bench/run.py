@@ -344,6 +344,7 @@ def _store_figures(db_url: str, count: int, loaded: dict, folder: Path) -> dict:
     return {"preloaded": count, "load_seconds": loaded["seconds"],
             "bytes_per_article": database_bytes(db_url) / count,
             "queries": query_latencies(db_url, count),
+            "web_load": (os.getloadavg()[0], None),
             "web": web_latencies(db_url, count, folder)}
 
 

@@ -40,12 +40,14 @@ def store(request, tmp_path_factory):
     else:
         url = request.getfixturevalue("pg_server")
         upgrade(url)
-        with sa.create_engine(url).begin() as conn:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
             tables = conn.execute(sa.text(
                 "SELECT tablename FROM pg_tables WHERE schemaname='public' "
                 "AND tablename NOT IN ('alembic_version', 'event_counter')")).scalars().all()
             conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             conn.execute(sa.text("UPDATE event_counter SET last_seq = 0"))
+        engine.dispose()
     site = Site()
     try:
         fill(site, url, folder)
@@ -285,11 +287,13 @@ def test_many_streams_share_one_listening_connection(server, store):
         thread.start()
     _wait(lambda: all(_events(lines) for lines in streams), "every stream started")
     name = sa.engine.make_url(store).database
-    with sa.create_engine(store).connect() as conn:
+    engine = sa.create_engine(store)
+    with engine.connect() as conn:
         listening, reading = conn.execute(sa.text(
             "SELECT count(*) FILTER (WHERE application_name = 'newsworker-listen'), "
             "count(*) FILTER (WHERE application_name = 'newsworker-reader') "
             "FROM pg_stat_activity WHERE datname = :db"), {"db": name}).one()
+    engine.dispose()
     # The server's one listener, and its pool of short reads; not a connection per client.
     assert listening == 1
     assert reading <= READER_POOL + 1  # + this test process's own reader, if it made one

@@ -30,7 +30,7 @@ from worker.store.search import LISTED, SEARCH_ROUND, listed, quote_ids
 # An entity's chart covers this many days; its co-mentions are counted over its latest
 # articles (a name in most articles of a large store would otherwise cost a full scan).
 ENTITY_DAYS = 30
-CO_MENTION_ARTICLES = 300
+CO_MENTION_ARTICLES = 100
 
 
 def _listed_articles(session: Session, where, limit: int = 100, oldest_first: bool = False
