@@ -137,6 +137,13 @@ PARSED_SPEAKERS = [
     ("« Les négociations ont échoué sur la question des salaires », a expliqué Laurent "
      "Chevalier, délégué syndical.\n\n« Nous reprendrons les discussions la semaine "
      "prochaine avec la direction. »", "Nous reprendrons", "Laurent Chevalier"),
+    # no attribution: the named subject of the sentence just before, in the same paragraph
+    ("Mère de deux enfants, Odile Perrin avait repris la compétition en 2020 après une "
+     "longue pause. « Je suis fière du chemin parcouru depuis mes débuts. »",
+     "Je suis fière", "Odile Perrin"),
+    # "d'après X" names a source; "après" alone does not
+    ("D’après Amélie Fontaine, « le chantier sera terminé avant la fin de l’été prochain ».",
+     "le chantier sera", "Amélie Fontaine"),
     # an organisation or an office as the subject
     ("Les taux resteront élevés. « L’inflation devrait ralentir nettement l’an prochain », "
      "écrit la Banque de France dans son rapport annuel.", "L’inflation devrait",

@@ -55,6 +55,8 @@ class Clause:
     doc: Doc
     pieces: tuple[tuple[int, int, int], ...]  # (clause offset, article offset, length)
     quote: tuple[int, int]  # the quotation's characters, marks included, in the clause
+    # The quotation opens its sentence and the clause starts with the sentence before.
+    follows: bool = False
 
     def offset(self, token: Token) -> int:
         """The article offset of a token (a token of the shortened quotation: its start)."""
@@ -82,6 +84,12 @@ def _left(text: str, span: QuoteSpan) -> int:
     before = text[max(0, lo - 3):lo].rstrip(SPACES + "\n")
     if not text[lo:opening].strip(SPACES) and before.endswith(":"):
         lo = quote_sentence_start(text, lo - 3)
+    elif not text[lo:opening].strip(SPACES) and before[-1:] in (".", "!", "?") \
+            and "\n" not in text[lo - 3:lo]:
+        # « … » opening a sentence of the paragraph: the sentence before may say whose
+        previous = quote_sentence_start(text, lo - 2)
+        if not re.search("[«»“”\"]", text[previous:lo]):
+            lo = previous
     return max(lo, opening - REACH)
 
 
@@ -138,5 +146,6 @@ def parse_clauses(text: str, spans: list[QuoteSpan], model: str = "fr_core_news_
         return out
     docs = load_parser(model).pipe(string for _, (string, _, _) in wanted)
     for (i, (_, pieces, quote)), doc in zip(wanted, docs, strict=True):
-        out[i] = Clause(doc, pieces, quote)
+        head = doc.text[:quote[0]]
+        out[i] = Clause(doc, pieces, quote, follows=bool(re.search(r"[.!?]\s*$", head)))
     return out

@@ -218,7 +218,9 @@ def _selon(clause: Clause) -> Token | None:
         if clause.in_quote(tok):
             continue
         cases = {fold(c.text) for c in tok.children if c.dep_ == "case"}
-        if cases & {"selon", "apres"} and tok.dep_ != "nmod":
+        cases |= {"d'apres" for c in tok.children if c.dep_ in ("case", "fixed") and c.i
+                  and fold(c.text) == "apres" and fold(tok.doc[c.i - 1].text) in ("d'", "d’")}
+        if cases & {"selon", "d'apres"} and tok.dep_ != "nmod":
             return tok  # "selon X" about the clause, not "la conception selon X"
         if "pour" in cases and tok.left_edge.i <= 1 and tok.idx < clause.quote[0]:
             return tok  # "Pour le vice-amiral X, la cyberattaque est « … »"
@@ -297,7 +299,25 @@ def from_parse(ctx: Context, span: QuoteSpan, clause: Clause | None,
     source = _selon(clause)
     if source is not None:
         return _who(ctx, clause, source, span)
+    if clause.follows:
+        return _topic(ctx, clause, span)
     return None
+
+
+def _topic(ctx: Context, clause: Clause, span: QuoteSpan) -> Speaker | None:
+    """« … » with no attribution, right after a sentence of the same paragraph whose
+    subject is a named person or organisation ("X a ouvert un nouveau chapitre. « … »"):
+    that subject. A pronoun or a role there is too weak to name anyone."""
+    first = next(clause.doc.sents)
+    if clause.in_quote(first.root) or first.end > len(clause.doc):
+        return None
+    subjects = [c for c in first.root.children if c.dep_ == "nsubj" and not clause.in_quote(c)]
+    if not subjects:
+        return None
+    found = _who(ctx, clause, subjects[0], span)
+    if found is None or found.entity is None or not found.how.endswith("named"):
+        return None
+    return Speaker(found.entity, "parse-topic")
 
 
 def reader(clauses: list[Clause | None], forms=None
