@@ -137,6 +137,17 @@ PARSED_SPEAKERS = [
     ("« Les négociations ont échoué sur la question des salaires », a expliqué Laurent "
      "Chevalier, délégué syndical.\n\n« Nous reprendrons les discussions la semaine "
      "prochaine avec la direction. »", "Nous reprendrons", "Laurent Chevalier"),
+    # a pronoun stands for the subject of the sentence before, not the last name
+    ("Le maire Paul Brunet a présenté son budget lundi. L’opposant Marc Vidal a dénoncé une "
+     "hausse des impôts. Le maire a balayé ces critiques. « Nous irons jusqu’au bout de ce "
+     "projet », a-t-il ajouté.", "Nous irons jusqu", "Paul Brunet"),
+    # no attribution: the named subject of the sentence just before, in the same paragraph
+    ("Mère de deux enfants, Odile Perrin avait repris la compétition en 2020 après une "
+     "longue pause. « Je suis fière du chemin parcouru depuis mes débuts. »",
+     "Je suis fière", "Odile Perrin"),
+    # "d'après X" names a source; "après" alone does not
+    ("D’après Amélie Fontaine, « le chantier sera terminé avant la fin de l’été prochain ».",
+     "le chantier sera", "Amélie Fontaine"),
     # an organisation or an office as the subject
     ("Les taux resteront élevés. « L’inflation devrait ralentir nettement l’an prochain », "
      "écrit la Banque de France dans son rapport annuel.", "L’inflation devrait",
@@ -193,6 +204,14 @@ UNATTRIBUTED = [
     ("Le témoignage de Denise Arnal a été recueilli mardi. Par la voix de son fils Martin "
      "Arnal, l’octogénaire raconte « une captivité longue et très difficile dans les "
      "tunnels ».", "une captivité longue"),
+    # "Pour X" of the sentence before is not the source of the next quotation
+    ("Pour Marc Vidal, la pièce « étire inutilement un propos qui tenait en deux heures ». "
+     "« C’est long, mais on ne voit pas le temps passer », résumait une spectatrice.",
+     "C’est long, mais"),
+    # an unnamed witness after the verb, an organisation named just before
+    ("La mission de l’Union européenne a jugé le scrutin « globalement calme et ordonné ». "
+     "« On a attendu six heures sous la pluie pour voter », témoignait un électeur interrogé "
+     "par la radio locale.", "On a attendu six"),
     # an unnamed person speaks
     ("« On ne nous a rien dit avant la fermeture de l’usine », regrette une salariée.",
      "On ne nous a rien"),

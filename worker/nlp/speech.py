@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from spacy.tokens import Token
 
+from worker.nlp.entities import CanonicalEntity
 from worker.nlp.parse import Clause
 from worker.nlp.quotes import QuoteSpan
 from worker.nlp.speakers import VETO, Context, Speaker, subject_in
@@ -209,16 +210,27 @@ def _words_after(ctx: Context, clause: Clause, verb: Token) -> Speaker | None:
         return None
     last = max(words, key=lambda t: t.i)
     found = subject_in(ctx, clause.offset(words[0]), clause.offset(last) + len(last))
+    if (found is None or found.entity is None) and inverted and _indefinite(inverted[0]):
+        return Speaker(None, VETO)  # "», résume une admiratrice": someone unnamed
     return Speaker(found.entity, f"parse-{found.how}") if found else None
 
 
+def _indefinite(tok: Token) -> bool:
+    """A noun phrase opened by "un", "une", "des": no one the article names."""
+    return any(c.dep_ == "det" and c.text.lower() in ("un", "une", "des") and c.i < tok.i
+               for c in tok.children)
+
+
 def _selon(clause: Clause) -> Token | None:
-    """The source of "selon X", "d'après X" outside the quotation."""
+    """The source of "selon X", "d'après X" outside the quotation, in its sentence."""
+    previous = next(clause.doc.sents) if clause.follows else None
     for tok in clause.doc:
-        if clause.in_quote(tok):
+        if clause.in_quote(tok) or (previous is not None and tok.i < previous.end):
             continue
         cases = {fold(c.text) for c in tok.children if c.dep_ == "case"}
-        if cases & {"selon", "apres"} and tok.dep_ != "nmod":
+        cases |= {"d'apres" for c in tok.children if c.dep_ in ("case", "fixed") and c.i
+                  and fold(c.text) == "apres" and fold(tok.doc[c.i - 1].text) in ("d'", "d’")}
+        if cases & {"selon", "d'apres"} and tok.dep_ != "nmod":
             return tok  # "selon X" about the clause, not "la conception selon X"
         if "pour" in cases and tok.left_edge.i <= 1 and tok.idx < clause.quote[0]:
             return tok  # "Pour le vice-amiral X, la cyberattaque est « … »"
@@ -255,7 +267,8 @@ def _who(ctx: Context, clause: Clause, tok: Token, span: QuoteSpan) -> Speaker |
     word = word[2:] if word.startswith("t-") else word
     before = min(span.start, clause.offset(tok))
     if word in PRONOUNS:
-        who = ctx.last_person(before, PRONOUNS[word])
+        who = _previous_subject(ctx, clause, span, PRONOUNS[word]) or \
+            ctx.last_person(before, PRONOUNS[word])
         return Speaker(who, "parse-pronoun") if who else Speaker(None, "parse-pronoun")
     if word in NOBODY:
         return Speaker(None, "parse-nobody")
@@ -297,7 +310,41 @@ def from_parse(ctx: Context, span: QuoteSpan, clause: Clause | None,
     source = _selon(clause)
     if source is not None:
         return _who(ctx, clause, source, span)
+    if clause.follows:
+        return _topic(ctx, clause, span)
     return None
+
+
+def _previous_subject(ctx: Context, clause: Clause, span: QuoteSpan, gender: str
+                      ) -> CanonicalEntity | None:
+    """"Le maire a balayé ces critiques. « … », a-t-il ajouté": the pronoun stands for
+    the subject of the sentence before, when it names a person of its gender."""
+    if not clause.follows:
+        return None
+    first = next(clause.doc.sents)
+    subjects = [c for c in first.root.children if c.dep_ == "nsubj"]
+    if not subjects or subjects[0].text.lower() in PRONOUNS or clause.in_quote(first.root):
+        return None
+    found = subject_in(ctx, *_region(subjects[0], clause))
+    if found is None or found.entity is None or found.entity.label != "PER":
+        return None
+    return found.entity if ctx.genders.get(found.entity.key) in (None, gender) else None
+
+
+def _topic(ctx: Context, clause: Clause, span: QuoteSpan) -> Speaker | None:
+    """« … » with no attribution, right after a sentence of the same paragraph whose
+    subject is a named person or organisation ("X a ouvert un nouveau chapitre. « … »"):
+    that subject. A pronoun or a role there is too weak to name anyone."""
+    first = next(clause.doc.sents)
+    if clause.in_quote(first.root) or first.end > len(clause.doc):
+        return None
+    subjects = [c for c in first.root.children if c.dep_ == "nsubj" and not clause.in_quote(c)]
+    if not subjects:
+        return None
+    found = _who(ctx, clause, subjects[0], span)
+    if found is None or found.entity is None or not found.how.endswith("named"):
+        return None
+    return Speaker(found.entity, "parse-topic")
 
 
 def reader(clauses: list[Clause | None], forms=None
