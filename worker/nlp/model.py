@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 # and no better speakers on the real corpus than titles and determiners (speakers.py).
 # Round 2 measured the parser with tok2vec and the morphologizer again: about +60 ms CPU
 # per article (+60 %), and its genders turned two right speakers wrong; the rules of
-# speakers.py reach the goals of issue 11 without it, so it stays off.
+# speakers.py reach the goals of issue 11 without it, so it stays off here. The speakers
+# use it apart (worker/nlp/parse.py), on the clauses around quotations only.
 NOT_NEEDED = ("parser", "lemmatizer", "morphologizer", "attribute_ruler", "tok2vec")
 # Texts are cut into chunks below this many characters before they reach the model.
 CHUNK_CHARS = 100_000
