@@ -196,3 +196,10 @@ def test_layout_glue_ends_a_name():
     assert clean("Maroc).Sur", "LOC") == ("Maroc", 0)
     assert clean("Lionel Trivel - FR", "PER") == ("Lionel Trivel", 0)
     assert clean("St. Louis", "LOC") == ("St. Louis", 0)
+
+
+def test_a_company_form_or_trade_at_the_end_makes_an_organisation():
+    from worker.nlp.entities import relabel
+
+    assert relabel("PER", "julie entertainment", "") == "ORG"
+    assert relabel("PER", "julie martin", "") == "PER"

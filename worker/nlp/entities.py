@@ -40,7 +40,12 @@ TITLE_HEADS = {"ministre", "president", "presidente", "secretaire", "directeur",
 ORG_TAILS = {"capital", "batiment", "therapeutics", "group", "groupe", "sa", "sas", "holding",
              "technologies", "partners", "bank", "energies", "industries", "pharma", "airlines",
              "motors", "systems", "labs", "ventures", "assurances", "finance", "metropole",
-             "organisation", "organization", "association", "foundation", "university", "tv"}
+             "organisation", "organization", "association", "foundation", "university", "tv",
+             # company forms and trades: "Julie Entertainment", "Acme Productions"
+             "entertainment", "productions", "production", "records", "studios", "studio",
+             "media", "médias", "medias", "films", "consulting", "services", "solutions",
+             "international", "corp", "inc", "ltd", "gmbh", "llc", "sarl", "sprl", "srl",
+             "nv", "bv", "spa", "ag", "plc", "family", "agency", "company"}
 # A noun just before a name that says it is an organisation: "la start-up Nebulys".
 ORG_CUE = re.compile(
     r"(?:start-up|startup|entreprise|groupe|société|fonds|club|banque|assureur|constructeur|"
