@@ -56,8 +56,9 @@ def _preload_model(sender=None, **_kwargs) -> None:
         configure(settings.log_level, settings.log_format)  # before Celery sets it up
         load_model(settings.spacy_model)
         load_lexicon(settings.spacy_model)  # 1.4 s a process otherwise, at its first batch
-        from worker.nlp.placenames import load_gazetteer
+        from worker.nlp.placenames import load_gazetteer, use_cache_dir
 
+        use_cache_dir(settings.data_dir / "cache")
         load_gazetteer()  # the place names too: about 1 s and 100 MB, shared after the fork
 
 
