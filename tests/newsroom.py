@@ -166,14 +166,14 @@ def world_page(base: str, name: str, published: str) -> str:
 <footer>© Le Journal Test</footer></body></html>"""
 
 
-def serve_world_desk(site: Site, published: str) -> str:
+def serve_world_desk(site: Site, published: str, reprise: bool = False) -> str:
     """Serve the world desk's pages (dated `published`, ISO 8601) and its feed; its URL.
-    The first page is also republished under another address (`-reprise`): one story."""
+    `reprise`: the first page is also republished under another address (`-reprise`)."""
     items = []
     for i, path in enumerate(sorted(WORLD.glob("*.txt"))):
         name = path.stem
         title = path.read_text(encoding="utf-8").split("\n", 1)[0]
-        for copy in (name, f"{name}-reprise") if i == 0 else (name,):
+        for copy in (name, f"{name}-reprise") if i == 0 and reprise else (name,):
             page = world_page(site.base, name, published).replace(f"/{name}.html", f"/{copy}.html")
             site.add(f"/monde/{copy}.html", page)
             items.append(f"<item><title>{escape(title)}</title><link>{site.base}/monde/"

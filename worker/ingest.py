@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from worker.context import Context, make_context
+from worker.nlp.placenames import use_cache_dir
 from worker.settings import Settings
 from worker.steps import annotate, fetch, local_owner, poll
 from worker.steps.poll import PollResult
@@ -59,6 +60,7 @@ def ingest_once(settings: Settings, path: Path, progress: Progress | None = None
     if migrate:
         upgrade(settings.resolved_database_url())
     ctx = make_context(settings, feeds_path=path, read_feeds=False)
+    use_cache_dir(settings.data_dir / "cache")  # the place names, built once for later runs
     try:
         listed = ctx.sync_feeds(remove_missing=False)  # a one-off file retires nothing
         with session_scope(ctx.db) as session:

@@ -13,6 +13,7 @@ from worker.context import make_context
 from worker.extract import extract
 from worker.http import PAGE_TYPES
 from worker.nlp import annotate
+from worker.nlp.placenames import use_cache_dir
 from worker.settings import Settings
 from worker.urls import canonicalize, is_http_url
 
@@ -40,6 +41,7 @@ def preview(settings: Settings, source: str) -> dict:
               "url": url or source, "final_url": url, "extraction": "page",
               "canonical_url": canonical}
     ann = None
+    use_cache_dir(settings.data_dir / "cache", write=False)  # nothing stored: only read
     if found.text and found.language in settings.accepted_languages:
         day = datetime.fromisoformat(found.published).date() if found.published else None
         ann = annotate([found.text], [day], model=settings.spacy_model,

@@ -66,8 +66,9 @@ def _preload_model(sender=None, **_kwargs) -> None:
         load_model(settings.spacy_model, settings.ner_component)
         load_lexicon(settings.spacy_model)  # 1.4 s a process otherwise, at its first batch
         load_parser(settings.spacy_model)  # the speakers' parser, at its first quotation
-        from worker.nlp.placenames import load_gazetteer
+        from worker.nlp.placenames import load_gazetteer, use_cache_dir
 
+        use_cache_dir(settings.data_dir / "cache")
         load_gazetteer()  # the place names too: about 1 s and 100 MB, shared after the fork
 
 

@@ -130,7 +130,7 @@ def test_default_command_writes_only_under_the_data_folder(site, tmp_path):
     text = log.read_text(errors="replace")
     assert "NEWSWORKER_USER_AGENT_CONTACT is not set" in text
     written = {p.name for p in (tmp_path / "data").iterdir()}
-    assert {"newsworker.db", "broker", "metrics"} <= written
+    assert {"newsworker.db", "broker", "metrics", "cache"} <= written  # cache: place names
     assert any(name.startswith("celerybeat-schedule") for name in written)
     changes = _changes(before, {"app": _snapshot(app), "home": _snapshot(tmp_path / "home")})
     assert changes == [], text[-3000:]

