@@ -177,23 +177,28 @@ def pg_server() -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture
-def pg_url(pg_server: str) -> str:
-    """The session's PostgreSQL database, migrated and emptied for this test."""
+def empty_postgres(url: str) -> str:
+    """The PostgreSQL database at `url`, migrated and emptied (sequences restarted)."""
     import sqlalchemy as sa
 
     from worker.store.db import get_engine
     from worker.store.migrate import upgrade
 
-    upgrade(pg_server)
-    engine = get_engine(pg_server)
+    upgrade(url)
+    engine = get_engine(url)
     with engine.begin() as conn:
         tables = conn.execute(sa.text(
             "SELECT tablename FROM pg_tables WHERE schemaname='public' "
             "AND tablename NOT IN ('alembic_version', 'event_counter')")).scalars().all()
         conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         conn.execute(sa.text("UPDATE event_counter SET last_seq = 0"))
-    return pg_server
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> str:
+    """The session's PostgreSQL database, migrated and emptied for this test."""
+    return empty_postgres(pg_server)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -31,23 +31,13 @@ API_PATHS = {"/api/v1/articles", "/api/v1/articles/{article_id}", "/api/v1/entit
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def store(request, tmp_path_factory):
     """A database filled by a real ingest of the fake newsroom; its URL."""
-    from tests.conftest import Site
-    from worker.store.migrate import upgrade
+    from tests.conftest import Site, empty_postgres
 
     folder = tmp_path_factory.mktemp(f"web-{request.param}")
     if request.param == "sqlite":
         url = f"sqlite:///{folder / 'newsworker.db'}"
     else:
-        url = request.getfixturevalue("pg_server")
-        upgrade(url)
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            tables = conn.execute(sa.text(
-                "SELECT tablename FROM pg_tables WHERE schemaname='public' "
-                "AND tablename NOT IN ('alembic_version', 'event_counter')")).scalars().all()
-            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            conn.execute(sa.text("UPDATE event_counter SET last_seq = 0"))
-        engine.dispose()
+        url = empty_postgres(request.getfixturevalue("pg_server"))
     site = Site()
     try:
         fill(site, url, folder)
