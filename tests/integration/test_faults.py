@@ -96,6 +96,7 @@ def service(tmp_path, newsroom, db_url: str, redis: RedisServer, io_concurrency:
         yield procs
     finally:
         for proc in procs.values():
+            proc.signal(signal.SIGCONT)  # one a failed test left paused stops too
             proc.stop()
         redis.stop()
 
