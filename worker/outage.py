@@ -67,11 +67,13 @@ class Outage:
         log.warning("%s unreachable (%s): %s", self.what, _first_line(exc), self.consequence)
 
     def end(self) -> None:
-        """The dependency answered again; cheap when nothing was down."""
-        if self.since is None:
-            return
-        began, self.since = self.since, None
+        """The dependency answered again; a stat when nothing was down. Any process of
+        the role may end the outage: the one that began it may be gone (a recycled pool
+        process), and its marker would silence the next outage's first line."""
         marker = self._marker()
+        if self.since is None and (marker is None or not marker.exists()):
+            return
+        began, self.since = self.since or time.time(), None
         if marker is not None:
             try:
                 began = float(marker.read_text() or began)

@@ -69,3 +69,13 @@ def test_celery_lines_about_the_outage_are_folded_into_it(role_folder, monkeypat
     assert quiet.filter(record("worker.steps.fetch", "Connection to broker lost"))  # ours
     outage.BROKER.end()
     assert quiet.filter(retry)  # nothing down: a retry is worth its line
+
+
+def test_a_process_that_did_not_see_the_outage_may_end_it(role_folder, caplog):
+    gone, other = Outage("database", "retrying"), Outage("database", "retrying")
+    with caplog.at_level(logging.WARNING, "worker.outage"):
+        gone.begin(None)  # this process is then recycled: it never sees the end
+        other.end()
+        other.begin(None)  # the next outage has its first line
+    assert [m.split(" (")[0].split(" after")[0] for m in lines(caplog)] == \
+        ["database unreachable", "database back", "database unreachable"]
