@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
@@ -79,3 +80,14 @@ def test_a_process_that_did_not_see_the_outage_may_end_it(role_folder, caplog):
         other.begin(None)  # the next outage has its first line
     assert [m.split(" (")[0].split(" after")[0] for m in lines(caplog)] == \
         ["database unreachable", "database back", "database unreachable"]
+
+
+def test_a_success_begun_before_the_outage_does_not_end_it(role_folder, caplog):
+    failing, finishing = Outage("database", "retrying"), Outage("database", "retrying")
+    with caplog.at_level(logging.WARNING, "worker.outage"):
+        started = time.time() - 1  # a task that began before the database went away...
+        failing.begin(None)
+        finishing.end(started)  # ...and ended just after: it proves nothing
+        assert len(lines(caplog)) == 1 and list(role_folder.glob("outage-*"))
+        finishing.end()  # one begun after the outage began
+    assert len(lines(caplog)) == 2 and not list(role_folder.glob("outage-*"))
