@@ -80,9 +80,9 @@ class StateCollector:
                     self.settings.resolved_database_url()).items():
                 states.add_metric([state], count)
         except Exception as exc:  # noqa: BLE001 - a scrape must not fail with the database
-            DATABASE.begin(exc)  # one line per outage, not one per scrape
-        else:
-            DATABASE.end()
+            # One line per outage, not one per scrape; a task that goes through ends it
+            # (the counts are cached: a scrape that answers proves nothing).
+            DATABASE.begin(exc)
         yield states
         depths = GaugeMetricFamily("newsworker_queue_depth", "Messages waiting", labels=["queue"])
         for queue, depth in queue_depths(self.settings).items():

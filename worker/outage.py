@@ -66,17 +66,29 @@ class Outage:
                     f.write(str(self.since))
         log.warning("%s unreachable (%s): %s", self.what, _first_line(exc), self.consequence)
 
-    def end(self) -> None:
-        """The dependency answered again; cheap when nothing was down."""
-        if self.since is None:
-            return
-        began, self.since = self.since, None
+    def end(self, tried_at: float | None = None) -> None:
+        """An operation begun at `tried_at` (default: now) went through: the outage, if
+        it began before that, is over. A stat when nothing was down. Any process of the
+        role may end it: the one that began it may be gone (a recycled pool process),
+        and its marker would silence the next outage's first line."""
         marker = self._marker()
+        if self.since is None and (marker is None or not marker.exists()):
+            return
+        tried_at = time.time() if tried_at is None else tried_at
+        began = self.since
         if marker is not None:
             try:
-                began = float(marker.read_text() or began)
-                marker.unlink()
+                began = float(marker.read_text())
             except (OSError, ValueError):
+                self.since = None  # another process of this role said it already
+                return
+        if began is None or tried_at < began:
+            return  # this success says nothing about an outage that began after it
+        self.since = None
+        if marker is not None:
+            try:
+                marker.unlink()
+            except OSError:
                 return  # another process of this role said it already
         log.warning("%s back after %.1f s", self.what, time.time() - began)
 

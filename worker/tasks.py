@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import time
 
 from celery.exceptions import Reject
 from celery.signals import (
     task_failure,
+    task_prerun,
     task_retry,
     task_success,
     worker_init,
@@ -92,21 +94,33 @@ def _failed(exception=None, **_kwargs) -> None:
         DATABASE.begin(exception)
 
 
+# When this process's current task started: its success proves the database answered
+# after that moment, not before.
+_task_started = 0.0
+
+
+@task_prerun.connect
+def _started(**_kwargs) -> None:
+    global _task_started
+    _task_started = time.time()
+
+
 @task_success.connect
 def _succeeded(**_kwargs) -> None:
-    DATABASE.end()  # a no-op unless this process saw the database go away
+    DATABASE.end(_task_started)  # a stat unless the database went away
 
 
 def send(task, *args, countdown: float | None = None) -> bool:
     """Send a task; False while the broker is away. The database already holds what the
     sender did: the article or feed waits in its state, and the sweep (or the poll's
     lease) sends it again once the broker is back."""
+    tried_at = time.time()
     try:
         task.apply_async(args, countdown=countdown)
     except BROKER_DOWN as exc:
         BROKER.begin(exc)
         return False
-    BROKER.end()
+    BROKER.end(tried_at)
     return True
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
@@ -69,3 +70,24 @@ def test_celery_lines_about_the_outage_are_folded_into_it(role_folder, monkeypat
     assert quiet.filter(record("worker.steps.fetch", "Connection to broker lost"))  # ours
     outage.BROKER.end()
     assert quiet.filter(retry)  # nothing down: a retry is worth its line
+
+
+def test_a_process_that_did_not_see_the_outage_may_end_it(role_folder, caplog):
+    gone, other = Outage("database", "retrying"), Outage("database", "retrying")
+    with caplog.at_level(logging.WARNING, "worker.outage"):
+        gone.begin(None)  # this process is then recycled: it never sees the end
+        other.end()
+        other.begin(None)  # the next outage has its first line
+    assert [m.split(" (")[0].split(" after")[0] for m in lines(caplog)] == \
+        ["database unreachable", "database back", "database unreachable"]
+
+
+def test_a_success_begun_before_the_outage_does_not_end_it(role_folder, caplog):
+    failing, finishing = Outage("database", "retrying"), Outage("database", "retrying")
+    with caplog.at_level(logging.WARNING, "worker.outage"):
+        started = time.time() - 1  # a task that began before the database went away...
+        failing.begin(None)
+        finishing.end(started)  # ...and ended just after: it proves nothing
+        assert len(lines(caplog)) == 1 and list(role_folder.glob("outage-*"))
+        finishing.end()  # one begun after the outage began
+    assert len(lines(caplog)) == 2 and not list(role_folder.glob("outage-*"))
