@@ -184,18 +184,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     paths = sorted(args.gold.glob("*.json"))
-    others: set[str] = set()
+    annotated = {p.stem for p in paths}
     if args.half:
         halves = json.loads((args.gold.parent / "halves.json").read_text(encoding="utf-8"))
-        others = {n for h, names in halves.items() if h not in (args.half, "about")
-                  for n in names}
         paths = [p for p in paths if p.stem in halves[args.half]]
     golds = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
-    # Rehearse on pages with no gold (never on the half held back for measuring).
-    annotated = {p.stem for p in args.gold.glob("*.json")}
+    # Rehearse only on pages with no gold, so never on the half held back for measuring.
     pages = args.gold.parent / "pages"
     examples = args.gold.parent.parent / "examples"
-    texts = rehearsal_texts([pages, examples], exclude=annotated | others)
+    texts = rehearsal_texts([pages, examples], exclude=annotated)
     nlp = train(golds, texts, args.model, args.epochs, args.seed, args.drop, args.rehearse)
     save(nlp, args.out, {"model": args.model, "trained_on": [p.stem for p in paths],
                          "epochs": args.epochs, "seed": args.seed, "drop": args.drop,
