@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from spacy.tokens import Token
 
@@ -84,8 +85,15 @@ INCISE_WORDS = {"a", "avait", "ont", "aurait", "avaient", "est", "était", "s'",
                 "-t", "t"}
 
 
-def lemmas(word: str, forms: Callable[[str], list[str]] | None = None) -> set[str]:
+def lemmas(word: str, forms: Callable[[str], list[str]] | None = None) -> frozenset[str]:
     """Possible infinitives of a verb form, accents folded ("confié" -> "confier")."""
+    return _lemmas(word, forms)
+
+
+# Every token of every clause around a quotation is asked whether it is a verb of saying:
+# the same few hundred words, remembered.
+@lru_cache(maxsize=1 << 15)
+def _lemmas(word: str, forms: Callable[[str], list[str]] | None) -> frozenset[str]:
     w = fold(word).strip("-")
     found = {fold(f) for f in (forms(w) if forms else [w])} | {w}
     for suffix, ending in SUFFIXES:
@@ -99,7 +107,7 @@ def lemmas(word: str, forms: Callable[[str], list[str]] | None = None) -> set[st
     for pattern, lemma in IRREGULAR:
         if pattern.match(w):
             found.add(lemma)
-    return found
+    return frozenset(found)
 
 
 def says(token: Token, forms=None) -> bool:
@@ -152,8 +160,16 @@ def _incise_position(tok: Token, clause: Clause) -> bool:
     """Right after the closing mark, past a comma and an auxiliary: "», ajoute X"."""
     if tok.idx < clause.quote[1]:
         return False
-    between = [t for t in tok.doc[:tok.i] if t.idx >= clause.quote[1]]
-    return len(between) <= 4 and all(
+    # The tokens between the closing mark and this one, read backwards, at most five:
+    # asked of every token of the clause, so never a scan of the whole clause.
+    between = []
+    for i in range(tok.i - 1, -1, -1):
+        if tok.doc[i].idx < clause.quote[1]:
+            break
+        between.append(tok.doc[i])
+        if len(between) > 4:
+            return False
+    return all(
         t.is_punct or t.text.lower() in INCISE_WORDS or
         t.text.lower().startswith(("-il", "-elle")) for t in between)
 
