@@ -206,6 +206,8 @@ def save_batch(session: Session, batch: list[tuple[int, Annotations]]) -> None:
                         (Quote, quotes), (ArticleCountry, countries)):
         _insert_rows(session, table, rows)
     trends.add_days(session, entity_days, story_days)
+    if resolution.bare_acronyms:  # rare: an acronym known alone, paired for the first time
+        identity.join_bare_acronyms(session, resolution, ids_of)
 
 
 def _country_rows(article_id: int, ann: Annotations) -> list[dict]:
