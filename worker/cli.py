@@ -22,6 +22,9 @@ app.add_typer(feeds_app, name="feeds")
 failures_app = typer.Typer(help="Dead letters: list and retry.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(failures_app, name="failures")
+places_app = typer.Typer(help="Places of the place names (LOC entities).",
+                         no_args_is_help=True)
+app.add_typer(places_app, name="places")
 console = Console(stderr=True, soft_wrap=True)
 
 
@@ -347,6 +350,20 @@ def db_upgrade(revision: str = typer.Argument("head")):
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url(), revision)
     print(f"database at revision {revision}")
+
+
+@places_app.command("backfill")
+def places_backfill(page: int = typer.Option(500, min=1, help="Articles per transaction.")):
+    """Give places and countries to the stored articles that have none (stored before
+    places existed), from their stored text and entities; a `places` event for each
+    article changed. Safe to run again: it then changes nothing."""
+    from worker.nlp.placenames import load_gazetteer, use_cache_dir
+    from worker.store.places import backfill_places
+
+    url = _database()
+    use_cache_dir(get_settings().data_dir / "cache")  # the place names the workers built
+    read, changed = backfill_places(url, load_gazetteer(), page)
+    print(f"{changed} articles given places ({read} done articles read)")
 
 
 @app.command()

@@ -184,3 +184,54 @@ def test_upgrade_merges_stored_spellings_into_the_oldest_with_events(db_url):
         forms = set(session.scalars(select(EntityVariant.key)
                                     .where(EntityVariant.entity_id == old)))
         assert forms == {"volodymyr zelensky", "volodymyr zelenskyy"}
+
+
+def _events(url: str, kind: str) -> list[int]:
+    sequence_all_events(get_engine(url))
+    with session_scope(url) as session:
+        return sorted(session.scalars(select(Event.article_id).where(Event.kind == kind)))
+
+
+def test_an_older_bare_acronym_joins_its_full_name_when_an_article_pairs_them(db_url):
+    """"OMS" stored alone by older articles, then an article writes "Organisation mondiale
+    de la santé (OMS)": one entity, under the older id, named by its full name."""
+    upgrade(db_url)
+    older = [_save(db_url, n, _entity("ORG", "OMS"), countries=("FR",)) for n in (1, 2)]
+    bare = _entity_of(db_url, older[0], "ORG", "OMS")
+    assert _entity_of(db_url, older[1], "ORG", "OMS") == bare
+    before = _events(db_url, "entities")
+    paired = _save(db_url, 3, _entity("ORG", "Organisation mondiale de la santé"),
+                   _entity("ORG", "OMS", 40), countries=("FR",),
+                   pairs={"oms": "organisation mondiale de la sante"})
+    assert _entity_of(db_url, paired, "ORG", "Organisation mondiale de la santé") == bare
+    assert _entity_of(db_url, paired, "ORG", "OMS") == bare
+    with session_scope(db_url) as session:
+        entity = session.get(Entity, bare)
+        assert (entity.name, entity.article_count, entity.mention_count) == \
+            ("Organisation mondiale de la santé", 3, 4)
+        assert session.scalar(select(func.count()).select_from(Entity)) == 1
+    reasons = _reasons(db_url, bare)
+    assert set(reasons) == {"OMS", "Organisation mondiale de la santé"}
+    assert "paired" in reasons["OMS"] and "alone" in reasons["OMS"]
+    # The consumers of the older articles hear that their entity changed.
+    assert before == [] and set(older) <= set(_events(db_url, "entities"))
+    later = _save(db_url, 4, _entity("ORG", "OMS"), countries=("FR",))
+    assert _entity_of(db_url, later, "ORG", "OMS") == bare
+    # The join was for France: a bare "OMS" in an article about Morocco is not it.
+    elsewhere = _save(db_url, 5, _entity("ORG", "OMS"), countries=("MA",))
+    assert _entity_of(db_url, elsewhere, "ORG", "OMS") != bare
+
+
+def test_an_older_bare_acronym_of_another_country_stays_apart(db_url):
+    """"PS" stored alone by Belgian articles is not the French Parti socialiste a French
+    article pairs it with later; one of a French article and a Belgian one joins neither."""
+    upgrade(db_url)
+    belgian = _save(db_url, 1, _entity("ORG", "PS"), countries=("BE",))
+    bare = _entity_of(db_url, belgian, "ORG", "PS")
+    paired = _save(db_url, 2, _entity("ORG", "Parti socialiste"), _entity("ORG", "PS", 20),
+                   countries=("FR",), pairs={"ps": "parti socialiste"})
+    party = _entity_of(db_url, paired, "ORG", "Parti socialiste")
+    assert party != bare and _entity_of(db_url, paired, "ORG", "PS") == party
+    with session_scope(db_url) as session:
+        assert session.get(Entity, bare).name == "PS"
+    assert _events(db_url, "entities") == []

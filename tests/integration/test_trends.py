@@ -98,3 +98,72 @@ def test_future_or_missing_dates_count_today():
     assert article_day(None, None, today) == today
     assert article_day("not a date", NOW - timedelta(days=3), today) == \
         (NOW - timedelta(days=3)).date()
+
+
+def _done(url: str, *ids: int, when: datetime = NOW) -> None:
+    """As the annotate step leaves them: done, at `when`, discovered long before."""
+    with session_scope(url) as session:
+        for article_id in ids:
+            article = session.get(Article, article_id)
+            article.state, article.done_at = "done", when
+            article.discovered_at = when - timedelta(days=400)
+
+
+def _day_rows(url: str) -> tuple[list, list]:
+    with session_scope(url) as session:
+        return (session.execute(select(EntityDay.entity_id, EntityDay.day, EntityDay.mentions,
+                                       EntityDay.articles)
+                                .order_by(EntityDay.entity_id, EntityDay.day)).all(),
+                session.execute(select(StoryDay.story_id, StoryDay.day, StoryDay.articles)
+                                .order_by(StoryDay.story_id, StoryDay.day)).all())
+
+
+def test_retention_takes_deleted_articles_off_the_daily_counts(db_url):
+    from worker.store.models import Entity
+    from worker.store.retention import delete_articles
+
+    upgrade(db_url)
+    yesterday = NOW - timedelta(days=1)
+    old = _store(db_url, 1, yesterday, _entity("ORG", "Airbus", 3), _entity("LOC", "Lyon"),
+                 story=-1)
+    with session_scope(db_url) as session:
+        story = session.scalar(select(Article.story_id).where(Article.id == old))
+    kept = _store(db_url, 2, yesterday, _entity("ORG", "Airbus"), story=story)
+    _done(db_url, old, kept)
+    with session_scope(db_url) as session:
+        session.get(Article, kept).discovered_at = NOW  # recent: retention keeps it
+        airbus, lyon = (session.scalar(select(Entity.id).where(Entity.name == n))
+                        for n in ("Airbus", "Lyon"))
+    assert _day_rows(db_url) == (sorted([(airbus, yesterday.date(), 4, 2),
+                                         (lyon, yesterday.date(), 1, 1)]),
+                                 [(story, yesterday.date(), 2)])
+    with session_scope(db_url) as session:
+        assert delete_articles(session, NOW - timedelta(days=30)) == 1
+    # Airbus counts the kept article alone; Lyon, counted by no stored article, has no row.
+    assert _day_rows(db_url) == ([(airbus, yesterday.date(), 1, 1)],
+                                 [(story, yesterday.date(), 1)])
+    with session_scope(db_url) as session:
+        assert delete_articles(session, NOW + timedelta(days=1)) == 1
+    assert _day_rows(db_url) == ([], [])
+
+
+def test_retention_takes_an_undated_article_off_the_day_it_was_done(db_url):
+    """An article without a date counted for the day it was stored, not the day it goes."""
+    from worker.store.retention import delete_articles
+
+    upgrade(db_url)
+    with session_scope(db_url) as session:
+        article = Article(canonical_url="https://e.test/1", url="https://e.test/1",
+                          url_key=f"{1:064d}", state="extracted", state_changed_at=NOW,
+                          discovered_at=NOW, updated_at=NOW)
+        session.add(article)
+        session.flush()
+        save_annotations(session, article.id, Annotations((_entity("PER", "Anne Undated"),),
+                                                          (), (), ()))
+        stored_on = datetime.now(UTC)
+    _done(db_url, article.id, when=stored_on)
+    entities, _ = _day_rows(db_url)
+    assert [(d, m, a) for _, d, m, a in entities] == [(stored_on.date(), 1, 1)]
+    with session_scope(db_url) as session:
+        assert delete_articles(session, stored_on) == 1
+    assert _day_rows(db_url) == ([], [])

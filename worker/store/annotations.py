@@ -125,7 +125,7 @@ def _article_days(session: Session, article_ids: list[int]) -> dict[int, tuple]:
                        Article.story_id).where(Article.id.in_(article_ids)))}
 
 
-def _place_ids(session: Session, batch: list[tuple[int, Annotations]]) -> dict[str, int]:
+def store_places(session: Session, batch: list[tuple[int, Annotations]]) -> dict[str, int]:
     """{place ref: places.id} for the places of the batch: one insert of the new ones (in
     one global order), one read of their ids."""
     places = {p.ref: p for _, ann in batch for p in ann.places.values()}
@@ -170,7 +170,7 @@ def save_batch(session: Session, batch: list[tuple[int, Annotations]]) -> None:
     keys = resolution.keys
     ids = _upsert_entities(session, batch, keys)
     _insert_variants(session, identity.variant_rows(resolution, ids))
-    place_ids = _place_ids(session, batch)
+    place_ids = store_places(session, batch)
     mentions, amounts, dates, quotes, aliases, countries = [], [], [], [], set(), []
     entity_days, story_days = [], []
     for (article_id, ann), stored in zip(batch, keys, strict=True):
@@ -192,7 +192,7 @@ def save_batch(session: Session, batch: list[tuple[int, Annotations]]) -> None:
         quotes += [{"article_id": article_id, "start": q.start, "end": q.end, "text": q.text,
                     "speaker": q.speaker, "speaker_entity_id": names.get(q.speaker)}
                    for q in ann.quotes]
-        countries += _country_rows(article_id, ann)
+        countries += country_rows(article_id, ann)
         day, story_id = days.get(article_id, (trends.article_day(None, None), None))
         per_entity: dict[int, int] = {}
         for e in ann.entities:
@@ -206,9 +206,11 @@ def save_batch(session: Session, batch: list[tuple[int, Annotations]]) -> None:
                         (Quote, quotes), (ArticleCountry, countries)):
         _insert_rows(session, table, rows)
     trends.add_days(session, entity_days, story_days)
+    if resolution.bare_acronyms:  # rare: an acronym known alone, paired for the first time
+        identity.join_bare_acronyms(session, resolution, ids_of)
 
 
-def _country_rows(article_id: int, ann: Annotations) -> list[dict]:
+def country_rows(article_id: int, ann: Annotations) -> list[dict]:
     per_country: dict[str, int] = {}
     for e in ann.entities:
         place = ann.places.get(e.key) if e.label == "LOC" else None

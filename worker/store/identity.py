@@ -8,7 +8,9 @@ joined. A new form joins a stored entity only on evidence:
   normalised ("Zelenskyy" / "Zelensky"), or one typo apart on a long family name;
 - a surname alone when exactly one full name with that family name is known;
 - an acronym its article pairs with a full name ("Organisation mondiale de la santé
-  (OMS)"), and later the same acronym in an article about the same country.
+  (OMS)"), and later the same acronym in an article about the same country; the entity
+  an acronym had alone before joins too, when each of its articles would now take the
+  acronym for that full name (join_bare_acronyms).
 
 Never on a shared surname between two given names, never an acronym across countries.
 A join keeps the older entity's id: new forms point at it; stored duplicates are merged
@@ -37,6 +39,8 @@ REASONS = {
     "surname": "surname alone, one full name known with it",
     "paired": "paired with its full name in the article",
     "acronym": "acronym paired with this name in an article about the same country",
+    "bare": "paired with this name in an article about the same country as the articles "
+            "where it stood alone before",
 }
 
 
@@ -57,6 +61,9 @@ class Resolution:
 
     keys: list[dict[tuple[str, str], str]] = field(default_factory=list)
     variants: dict[tuple[str, str, str], Variant] = field(default_factory=dict)
+    # (acronym key, key of the entity it had alone, key of the full name it is now paired
+    # with): stored entities join_bare_acronyms may join once the batch is stored.
+    bare_acronyms: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _known_forms(session: Session, keys: set[str]) -> dict[tuple[str, str], list[tuple]]:
@@ -145,6 +152,9 @@ def _resolve_one(e, forms, known_people, people, pairs, countries, keys, out) ->
     if label == "ORG" and key in pairs and ("ORG", pairs[key]) in keys:
         stored = keys[("ORG", pairs[key])]
         country = countries[0] if countries else NO_COUNTRY
+        found = forms.get((label, key), [])
+        if all(c != country for c, _ in found):  # a pairing new to this country
+            out.bare_acronyms += [(key, k, stored) for c, k in found if c == "" and k != stored]
         _remember(out, forms, Variant(label, key, e.name, stored, "paired", None, country))
         return stored
     found = forms.get((label, key), [])
@@ -186,11 +196,13 @@ def variant_rows(resolution: Resolution, ids: dict[tuple[str, str], int]) -> lis
     return rows
 
 
-def merge_entities(session: Session, keep_id: int, drop_ids: list[int]) -> list[int]:
+def merge_entities(session: Session, keep_id: int, drop_ids: list[int],
+                   notify: bool = True) -> list[int]:
     """Merge stored duplicates into the entity kept (the oldest); the articles touched.
 
     Mentions, quotes' speakers, aliases and forms move to the kept id; counts add up
-    (an article mentioning both counts once); the caller emits the change events.
+    (an article mentioning both counts once); an `entities` event for each article
+    touched, unless `notify` is False (the caller emits them).
     """
     from worker.store.events import append_events
 
@@ -220,7 +232,8 @@ def merge_entities(session: Session, keep_id: int, drop_ids: list[int]) -> list[
 
     move_days(session, keep_id, drop_ids)
     session.execute(delete(Entity).where(Entity.id.in_(drop_ids)))
-    append_events(session, touched, "entities", "done")
+    if notify:
+        append_events(session, touched, "entities", "done")
     return touched
 
 
@@ -238,3 +251,66 @@ def join_stored_people(session: Session) -> list[int]:
         if len(ids) > 1:
             touched |= set(merge_entities(session, min(ids), sorted(ids)))
     return sorted(touched)
+
+
+def join_bare_acronyms(session: Session, resolution: Resolution,
+                       stored_now: list[int]) -> list[int]:
+    """Join the entities acronyms had alone ("OMS" of older articles) with the full names
+    articles of this batch paired them with; the articles whose entities changed.
+
+    A join needs every article of the bare entity to take the acronym for that full name
+    by the rule later articles follow (_acronym_match: the pairing's country among the
+    article's, or an article about no country and one pairing known): "PS" of Belgian
+    articles never joins the French Parti socialiste. The older id is kept, named by the
+    full name; the bare form then stands for it only where the pairing does. Call after
+    the batch is stored (its mentions and daily counts move along); `stored_now`, the
+    batch's articles, get their own events.
+    """
+    from worker.store.events import append_events
+
+    changed: set[int] = set()
+    for acronym, bare_key, full_key in resolution.bare_acronyms:
+        ids = dict(session.execute(select(Entity.key, Entity.id).where(
+            Entity.label == "ORG", Entity.key.in_([bare_key, full_key]))).all())
+        bare, full = ids.get(bare_key), ids.get(full_key)
+        if bare is None or full is None or bare == full:
+            continue  # joined already (an earlier pairing of the batch)
+        if _bare_articles_agree(session, bare, acronym, full_key):
+            changed |= _join_bare(session, acronym, bare, full)
+    append_events(session, sorted(changed - set(stored_now)), "entities", "done")
+    return sorted(changed)
+
+
+def _bare_articles_agree(session: Session, bare_id: int, acronym: str, full_key: str) -> bool:
+    """Would every article of the bare entity now take the acronym for the full name?"""
+    from worker.store.models import ArticleCountry
+
+    forms = _known_forms(session, {acronym}).get(("ORG", acronym), [])
+    countries: dict[int, list[str]] = {}
+    for article_id, country in session.execute(
+            select(Mention.article_id, ArticleCountry.country).distinct()
+            .outerjoin(ArticleCountry, ArticleCountry.article_id == Mention.article_id)
+            .where(Mention.entity_id == bare_id)):
+        found = countries.setdefault(article_id, [])
+        if country:
+            found.append(country)
+    return all(_acronym_match(forms, tuple(c)) == full_key for c in countries.values())
+
+
+def _join_bare(session: Session, acronym: str, bare_id: int, full_id: int) -> set[int]:
+    """Merge into the older of the two; the articles whose entity id or name changed."""
+    keep, drop = min(bare_id, full_id), max(bare_id, full_id)
+    full = session.execute(select(Entity.key, Entity.name).where(Entity.id == full_id)).one()
+    changed = set(merge_entities(session, keep, [drop], notify=False))
+    if keep == bare_id:  # the older id reads as what the acronym stands for
+        session.execute(update(Entity).where(Entity.id == keep)
+                        .values(key=full.key, name=full.name, surname=None))
+        changed |= set(session.scalars(select(Mention.article_id)
+                                       .where(Mention.entity_id == keep)))
+    # The acronym alone names it no more everywhere, only where it was paired with it.
+    session.execute(delete(EntityVariant).where(
+        EntityVariant.label == "ORG", EntityVariant.key == acronym, EntityVariant.country == ""))
+    session.execute(update(EntityVariant).where(
+        EntityVariant.label == "ORG", EntityVariant.key == acronym,
+        EntityVariant.entity_id == keep).values(reason=REASONS["bare"]))
+    return changed

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from worker.store import events
+from worker.store import events, trends
 from worker.store.annotations import clear_annotations
 from worker.store.models import Article, Page, Poll, Story, TextHash
 
@@ -28,8 +28,9 @@ def drop_raw_pages(session: Session, older_than: datetime) -> int:
 def delete_articles(session: Session, older_than: datetime, limit: int = 1000) -> int:
     """Delete finished articles discovered before `older_than`.
 
-    Each gets a `deleted` event (the sequence goes on); a story that loses its
-    representative gets its oldest remaining article instead, or goes if empty.
+    Each gets a `deleted` event (the sequence goes on) and leaves the daily counts of
+    trends; a story that loses its representative gets its oldest remaining article
+    instead, or goes if empty.
     """
     ids = session.scalars(select(Article.id).where(Article.discovered_at < older_than,
                                                    Article.state.in_(FINAL_STATES))
@@ -38,8 +39,9 @@ def delete_articles(session: Session, older_than: datetime, limit: int = 1000) -
         return 0
     story_ids = set(session.scalars(select(Article.story_id).where(
         Article.id.in_(ids), Article.story_id.is_not(None))))
+    days = trends.counted_days(session, list(ids))
     for article_id in ids:
-        clear_annotations(session, article_id)
+        clear_annotations(session, article_id, *days.get(article_id, (None, None)))
         events.append_event(session, article_id, "deleted", "deleted")
     session.execute(update(Article).where(Article.duplicate_of_id.in_(ids))
                     .values(duplicate_of_id=None))

@@ -10,6 +10,11 @@ A day is the article's date (published, else when it was stored), in UTC. The wi
 before it, scaled to the window's length. The score is a Poisson z-score,
 (count - baseline) / sqrt(baseline + 1): a name going from 0 to 3 mentions scores less
 than one going from 20 to 60.
+
+The counts are those of the stored articles: retention takes a deleted article back off
+its day, and a row no article counts for any more goes. Nothing prunes old days apart
+from that: a day's rows are a few per entity named that day, and a count that dropped
+days still held by stored articles would disagree with them (`--hours` has no bound).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from worker.store.db import insert_many, unnest_insert
+from worker.store.db import insert_many, one_of, unnest_insert
 from worker.store.models import Article, Entity, EntityDay, StoryDay
 
 BASELINE_DAYS = 7
@@ -100,6 +105,35 @@ def add_days(session: Session, entities: Iterable[tuple[int, date, int]],
     _upsert(session, StoryDay, [
         {"story_id": s, "day": d, "articles": n} for (s, d), n in story_days.items()],
         ("articles",))
+    if sign < 0:  # a day no stored article counts for any more is no row at all
+        _drop_empty(session, EntityDay, EntityDay.entity_id, {e for e, _ in entity_days})
+        _drop_empty(session, StoryDay, StoryDay.story_id, {s for s, _ in story_days})
+
+
+def _drop_empty(session: Session, model, column, ids: set[int]) -> None:
+    """Delete the rows of these ids counting no article (on any day: all are stale)."""
+    ordered = sorted(ids)
+    for i in range(0, len(ordered), 1000):
+        session.execute(delete(model).where(one_of(session, column, ordered[i:i + 1000]),
+                                            model.articles <= 0))
+
+
+def counted_days(session: Session, article_ids: list[int]) -> dict[int, tuple[date, int | None]]:
+    """{article id: (day, story id)} each stored article was counted for, as the write
+    path counted it (see annotations.save_batch and count_story_article): the day
+    computed when it was done, an exact duplicate's from its published date alone.
+    An article never done counted for no day and is left out."""
+    out = {}
+    for i in range(0, len(article_ids), 1000):
+        for article_id, published, entry, done_at, duplicate, story_id in session.execute(
+                select(Article.id, Article.published, Article.entry_published,
+                       Article.done_at, Article.duplicate_of_id, Article.story_id)
+                .where(Article.id.in_(article_ids[i:i + 1000]),
+                       Article.done_at.is_not(None))):
+            stamp = done_at.astimezone(UTC).date()
+            out[article_id] = (article_day(published, None if duplicate else entry, stamp),
+                               story_id)
+    return out
 
 
 def count_story_article(session: Session, story_id: int, published: str | None) -> None:
