@@ -173,11 +173,21 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.procs, self.peak = procs, {name: 0 for name in procs}
         self.cpu: dict[int, float] = {}
+        self.role_of: dict[int, str] = {}
         self.pg = CpuMeter(db_url) if db_url.startswith("postgresql") else None
         self.stop = threading.Event()
 
     def total_cpu(self) -> float:
         return sum(self.cpu.values()) + (sum(self.pg.backends.values()) if self.pg else 0.0)
+
+    def role_cpu(self) -> dict[str, float]:
+        """CPU seconds so far per role, and of the PostgreSQL backends ("postgres")."""
+        out = {name: 0.0 for name in self.procs}
+        for pid, seconds in list(self.cpu.items()):
+            out[self.role_of[pid]] += seconds
+        if self.pg:
+            out["postgres"] = sum(self.pg.backends.values())
+        return out
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -188,6 +198,7 @@ class RssSampler(threading.Thread):
                         self.peak[name] = max(self.peak[name], p.memory_info().rss)
                         times = p.cpu_times()
                         self.cpu[p.pid] = times.user + times.system
+                        self.role_of[p.pid] = name
                 except psutil.Error:
                     pass
             if self.pg:
@@ -259,7 +270,7 @@ def run_service(label: str, env: dict, roles: list[tuple[str, list[str], int]], 
         ports[name] = port
     sampler = RssSampler(procs, db_url)
     sampler.start()
-    cpu_at_first_poll = None
+    cpu_at_first_poll, roles_at_first_poll = None, {}
     deadline = time.monotonic() + 1800
     try:
         while time.monotonic() < deadline:
@@ -270,6 +281,7 @@ def run_service(label: str, env: dict, roles: list[tuple[str, list[str], int]], 
                                              Article.id > base_id))
             if cpu_at_first_poll is None and first_poll(db_url):
                 cpu_at_first_poll = sampler.total_cpu()  # after imports and model loads
+                roles_at_first_poll = sampler.role_cpu()
             if done >= expected:
                 break
         with session_scope(db_url) as session:
@@ -297,7 +309,10 @@ def run_service(label: str, env: dict, roles: list[tuple[str, list[str], int]], 
             "failed": failed, "cpu_ms": {s: 1000 * cpu.get(s, 0) / max(done, 1) for s in STAGES},
             "rss_mb": {n: v / 2**20 for n, v in sampler.peak.items()},
             "locks": {name: lock_summary(b) for name, b in locks.items()},
-            "cpu_s_per_article": (sampler.total_cpu() - (cpu_at_first_poll or 0)) / max(done, 1)}
+            "cpu_s_per_article": (sampler.total_cpu() - (cpu_at_first_poll or 0)) / max(done, 1),
+            # Where that CPU went, per role (and PostgreSQL's backends): ms per article.
+            "role_cpu_ms": {name: 1000 * (seconds - roles_at_first_poll.get(name, 0.0))
+                            / max(done, 1) for name, seconds in sampler.role_cpu().items()}}
 
 
 def _wait_for_workers(env: dict, count: int, timeout: float = 180) -> None:
