@@ -130,6 +130,35 @@ def test_short_person_mentions_join_the_full_name():
     assert entities["Volodymyr Zelensky"].label == "PER"
 
 
+def _mentions_of(text: str, found: list[tuple[str, str]]) -> list[RawMention]:
+    """RawMentions at each name's next occurrence in `text`, in order."""
+    mentions, at = [], 0
+    for label, name in found:
+        start = text.index(name, at)
+        mentions.append(RawMention(label, name, start, start + len(name), ""))
+        at = start + len(name)
+    return mentions
+
+
+def test_a_name_written_again_with_its_words_joined_is_the_first_spelling():
+    text = ("Le coach Karel Van der Berg a parlé. Plus tard, Karel Vanderberg a ajouté "
+            "qu'il était fier. Karel Vandenberg n'était pas là.")
+    mentions = _mentions_of(text, [("PER", "Karel Van der Berg"), ("PER", "Karel Vanderberg"),
+                                   ("PER", "Karel Vandenberg")])
+    entities = {e.name: e for e in canonicalize_mentions(mentions, text)}
+    assert set(entities) == {"Karel Van der Berg", "Karel Vandenberg"}  # other letters: apart
+    assert len(entities["Karel Van der Berg"].mentions) == 2
+
+
+def test_a_first_name_read_as_a_person_is_not_a_company_short_form():
+    text = ("« On recommence », lance Sophie, animatrice. Sophie a fondé le label "
+            "Sophie Records avec deux amis. Sophie y croit.")
+    mentions = _mentions_of(text, [("PER", "Sophie"), ("MISC", "Sophie"),
+                                   ("ORG", "Sophie Records"), ("MISC", "Sophie")])
+    entities = {e.name: e for e in canonicalize_mentions(mentions, text)}
+    assert "Sophie" in entities and entities["Sophie Records"].aliases == ("Sophie Records",)
+
+
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
 

@@ -334,6 +334,20 @@ def _team_label(group: _Group, text: str, lexicon, sports: bool) -> str:
     return group.label
 
 
+def _first_spelling(key: str, groups: dict[str, _Group]) -> str | None:
+    """'Wim Vandeven' further down is 'Wim Van de Ven': a person's name written again with
+    the same letters, its words joined or split otherwise, is the first spelling's."""
+    if groups[key].label != "PER":
+        return None
+    letters = re.sub(r"[\s\-’'.]", "", key)
+    same = [k for k, g in groups.items() if g.label == "PER" and k != key
+            and re.sub(r"[\s\-’'.]", "", k) == letters]
+    first = min(same, key=lambda k: groups[k].mentions[0].start, default=None)
+    if first is None or groups[first].mentions[0].start > groups[key].mentions[0].start:
+        return None  # this is the first spelling: the others join it
+    return first
+
+
 def _org_short_forms(groups: dict[str, _Group], lexicon, sports: bool) -> dict[str, str]:
     """'l'Union' for 'Union européenne', 'Manchester' for 'Manchester United' (a sports
     report): one word that opens exactly one longer organisation name is its short form.
@@ -349,6 +363,8 @@ def _org_short_forms(groups: dict[str, _Group], lexicon, sports: bool) -> dict[s
             continue
         if g.label == "LOC" and not (sports or (lexicon and lexicon.is_common(key))):
             continue
+        if g.labels["PER"] and not sports:
+            continue  # read as a person somewhere: a first name ("Julie" of "Julie Records")
         g.labels["ORG"] += sum(g.labels.values()) + 1
         found[key] = heads[0]
     return found
@@ -399,7 +415,7 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
     short_forms = _org_short_forms(groups, lexicon, sports)
     merged: dict[str, list[_Group]] = defaultdict(list)
     for key, group in groups.items():
-        target = _full_form(key, groups) or short_forms.get(key)
+        target = _full_form(key, groups) or short_forms.get(key) or _first_spelling(key, groups)
         if target and group.label != "PER" and len(key.split()) > 1:
             target = None  # a multi-word place or body is not a person's surname
         merged[target or key].append(group)
