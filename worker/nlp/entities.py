@@ -25,7 +25,14 @@ ORG_CATEGORY = re.compile(r"^(?:parti|club|groupe|société|syndicat|mouvement|j
 TRAILING_SCORE = re.compile(r"\s+\(?\d{1,3}\s?[-–]\s?\d{1,3}\)?$")
 # "la région Occitanie": the place is Occitanie.
 # (Capitalised, "Région Sud" is the regional council, an organisation.)
-PLACE_PREFIX = re.compile(r"^(?:région|département|ville|commune|province|île)\s+(?:de\s+|d[’'])?")
+PLACE_PREFIX = re.compile(r"^(?:région|département|ville|commune|province)\s+(?:de\s+|d[’'])?")
+# A geographic feature's common noun is part of its name: "île de Batz", "océan Austral",
+# "bande de Gaza", "mer Noire" (an administrative word is not: "région Occitanie").
+FEATURE_HEADS = {"ile", "iles", "mer", "ocean", "golfe", "baie", "cap", "pointe", "detroit",
+                 "lac", "mont", "monts", "massif", "bande", "presqu'ile", "archipel", "canal"}
+FEATURE_BEFORE = re.compile(
+    r"\b(?:[îi]les?|mer|océan|golfe|baie|cap|pointe|détroit|lac|monts?|massif|bande|"
+    r"presqu[’']île|archipel|canal)\s+(?:de\s+la\s+|de\s+l[’']|de\s+|d[’']|du\s+|des\s+)?$")
 # A lower-case first word is only part of a name for institutions: "ministère de l'Économie".
 INSTITUTION_HEADS = {
     "ministere", "tribunal", "cour", "musee", "centre", "agence", "institut", "universite",
@@ -83,8 +90,8 @@ class RawMention:
 
 def is_demonym(name: str, before: str, after: str) -> bool:
     """'les Marseillais', "l'Allemand Friedrich Kessler": people of a place, not the place."""
-    if " " in name:
-        return False
+    if " " in name or name.split("-")[0].endswith(("s", "x")) and "-" in name:
+        return False  # "les Pyrénées-Atlantiques": a plural first part names a place
     determiner = re.search(r"(?:\bles|\bdes|\bun|\bune|\bl[’']|\ble|\bla)\s*$", before, re.I)
     if not determiner:
         return False
@@ -138,7 +145,8 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
     first = key.split()[0]
     if first in TITLE_HEADS:
         return None
-    if not stripped[0].isupper() and (label != "ORG" or first not in INSTITUTION_HEADS):
+    if not stripped[0].isupper() and not (label == "ORG" and first in INSTITUTION_HEADS) \
+            and not (label == "LOC" and first in FEATURE_HEADS):
         return None
     if label == "PER" and re.search(r"\d", stripped):
         return None
@@ -197,6 +205,7 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
     for m in mentions:
         if JOB_TITLE.search(text[max(0, m.start - 40):m.start]):
             continue  # "ministre des Affaires étrangères": part of a job title
+        m = _with_feature_head(m, text)
         before = text[max(0, m.start - 40):m.start]
         cleaned = clean(m.text, m.label, not before.strip() or before.rstrip()[-1] in ".!?»\n")
         if cleaned is None:
@@ -218,6 +227,17 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
         g.mentions.append(RawMention(label, name, m.start + shift, m.start + shift + len(name),
                                      m.sentence))
     return groups
+
+
+def _with_feature_head(m: RawMention, text: str) -> RawMention:
+    """A place the model found without its feature noun gets it back: "bande de" Gaza."""
+    if m.label != "LOC":
+        return m
+    head = FEATURE_BEFORE.search(text[max(0, m.start - 30):m.start])
+    if not head:
+        return m
+    start = m.start - (len(head.group(0)))
+    return RawMention(m.label, text[start:m.end], start, m.end, m.sentence)
 
 
 def _initials(key: str) -> str:
@@ -300,14 +320,27 @@ def _is_noise(group: _Group, text: str, lexicon) -> bool:
         return True
     if name.isupper() and len(name) >= 5 and lexicon.is_common(name):
         return True
-    if lexicon.is_adjective(word) and all(  # "les Juifs", "des Wallons": people, not names
+    if all(lexicon.is_adjective(w) for w in name.split("-")) and all(
+            # "les Juifs", "des Wallons": people, not names ("les Pyrénées-Atlantiques" is one)
             re.search(r"\b(?:les|des|aux)\s+$", text[max(0, m.start - 5):m.start])
             for m in group.mentions):
         return True
     if all(_alone_on_line(text, m.start, m.end) for m in group.mentions):
         return True  # a one-word subheading ("Buzz")
     return lexicon.is_common(name) and all(
-        _position_capitalised(text, m.start) for m in group.mentions)
+        _position_capitalised(text, m.start) and not _title_in_marks(text, m.start, m.end)
+        for m in group.mentions)
+
+
+def _title_in_marks(text: str, start: int, end: int) -> bool:
+    """Alone between quotation marks, a capitalised word is a title ("au « Monde »"), not
+    the first word of a quoted sentence."""
+    before = text[:start].rstrip(" \u00a0\u202f")
+    if not before.endswith(("«", "“")) or not re.match(r"[\s\u00a0\u202f]*[»”]",
+                                                        text[end:end + 3]):
+        return False
+    outside = before[:-1].rstrip(" \u00a0\u202f")
+    return bool(outside) and outside[-1] not in SENTENCE_OPENERS  # mid-sentence: "au « Monde »"
 
 
 def _alone_on_line(text: str, start: int, end: int) -> bool:
