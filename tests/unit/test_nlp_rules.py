@@ -186,6 +186,16 @@ def test_a_common_word_alone_in_quotation_marks_is_a_title():
     assert names == {"Point"}  # a sentence's first word in marks is still a common word
 
 
+def test_a_name_next_to_a_persons_title_is_a_person():
+    text = ("Kamel Benali, député écologiste, a voté contre. La sénatrice Inès Garnier aussi. "
+            "Nord Stream, le gazoduc, et Paris Saint-Germain, le club, non.")
+    mentions = _mentions_of(text, [("ORG", "Kamel Benali"), ("LOC", "Inès Garnier"),
+                                   ("ORG", "Nord Stream"), ("ORG", "Paris Saint-Germain")])
+    labels = {e.name: e.label for e in canonicalize_mentions(mentions, text)}
+    assert labels == {"Kamel Benali": "PER", "Inès Garnier": "PER", "Nord Stream": "ORG",
+                      "Paris Saint-Germain": "ORG"}
+
+
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
 

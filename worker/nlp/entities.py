@@ -409,6 +409,28 @@ def _pair_of_names(key: str, groups: dict[str, _Group]) -> bool:
     return len(parts) == 2 and " " not in key and all(p in groups for p in parts)
 
 
+TITLE_AFTER = re.compile(r"^\s*,\s*(?:(?:le|la|l[’']|un|une)\s*)?"
+                         r"(?:(?:nouveau|nouvelle|ancien|ancienne|ex-)\s*)?(?P<title>[\w-]+)")
+TITLE_BEFORE = re.compile(r"\b(?:[Ll]e|[Ll]a|[Ll][’'])\s*(?P<title>[\w-]+)"
+                          r"(?:\s+[a-zéèê][\w-]+)?\s+$")
+
+
+def _persons_by_title(groups: dict[str, _Group], text: str, lexicon) -> None:
+    """'Pouria Amirshahi, député socialiste', 'le ministre Jean Dupont': a two- or three-word
+    name next to a person's title is a person's, whatever label the model gave it."""
+    for g in groups.values():
+        words = g.name.split()
+        if g.label == "PER" or not 2 <= len(words) <= 3 or not all(w[:1].isupper() for w in words) \
+                or (lexicon is not None and lexicon.is_common(words[0])):
+            continue
+        for m in g.mentions:
+            after = TITLE_AFTER.match(text[m.end:m.end + 40])
+            before = TITLE_BEFORE.search(text[max(0, m.start - 40):m.start])
+            if any(t and fold(t.group("title")) in TITLE_HEADS for t in (after, before)):
+                g.labels["PER"] += sum(g.labels.values()) + 1
+                break
+
+
 def _persons_by_surname(groups: dict[str, _Group], lexicon) -> None:
     """'Jelle Van Damme' tagged MISC is a person when 'Van Damme' alone is one: a full
     name ending with a person's name (2 to 4 capitalised words, the first no common
@@ -444,6 +466,7 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
         team = _team_label(g, text, lexicon, sports)
         if team != g.label:
             g.labels[team] += sum(g.labels.values()) + 1
+    _persons_by_title(groups, text, lexicon)
     _persons_by_surname(groups, lexicon)
     short_forms = _org_short_forms(groups, lexicon, sports)
     merged: dict[str, list[_Group]] = defaultdict(list)
