@@ -196,6 +196,13 @@ def test_a_name_next_to_a_persons_title_is_a_person():
                       "Paris Saint-Germain": "ORG"}
 
 
+def test_a_name_with_an_organisation_noun_in_apposition_is_an_organisation():
+    text = "Elle a signé chez Vortalis, son agence de mannequins, puis chez Lina Mora, la styliste."
+    mentions = _mentions_of(text, [("LOC", "Vortalis"), ("PER", "Lina Mora")])
+    labels = {e.name: e.label for e in canonicalize_mentions(mentions, text)}
+    assert labels == {"Vortalis": "ORG", "Lina Mora": "PER"}
+
+
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
 

@@ -54,11 +54,15 @@ ORG_TAILS = {"capital", "batiment", "therapeutics", "group", "groupe", "sa", "sa
              "international", "corp", "inc", "ltd", "gmbh", "llc", "sarl", "sprl", "srl",
              "nv", "bv", "spa", "ag", "plc", "family", "agency", "company"}
 # A noun just before a name that says it is an organisation: "la start-up Nebulys".
-ORG_CUE = re.compile(
+_ORG_NOUN = (
     r"(?:start-up|startup|entreprise|groupe|société|fonds|club|banque|assureur|constructeur|"
     r"cabinet|maison de ventes|maison|éditeur|laboratoire|géant|firme|syndicat|parti|agence|"
     r"quotidien|journal|chaîne|opérateur|compagnie|fabricant|équipementier|filiale|ONG|"
-    r"association|fédération)\s+(?:[a-zéèêà][\w-]*\s+){0,2}$", re.I)
+    r"association|fédération)")
+ORG_CUE = re.compile(_ORG_NOUN + r"\s+(?:[a-zéèêà][\w-]*\s+){0,2}$", re.I)
+# The same noun in apposition after the name: "Golazo, son agence de management".
+ORG_AFTER = re.compile(r"^\s*,\s*(?:son|sa|leur|le|la|l[’']|un|une)\s*" + _ORG_NOUN + r"\b",
+                       re.I)
 DEMONYM = re.compile(r"(?:ais|aise|aises|ois|oise|oises|ien|ienne|iens|iennes|and|ands)$")
 # Endings shared by demonyms and some country names ("le Mexique"): only a demonym when
 # plural ("les Britanniques") or in apposition to a name ("le Slovène Tadej Novak").
@@ -161,14 +165,14 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
 PARTY_ACRONYM = re.compile(r"[a-z]{1,4}(?:[&-][a-z]{1,4})+")
 
 
-def relabel(label: str, key: str, before: str) -> str:
+def relabel(label: str, key: str, before: str, after: str = "") -> str:
     """Correct the model's label from the name's own words and the noun just before it."""
     words = key.split()
     if PARTY_ACRONYM.fullmatch(key):
         return "ORG"  # CD&V, N-VA: parties and companies, never places
     if label in ("LOC", "MISC", "PER") and (
             words[0] in INSTITUTION_HEADS - {"sante", "haute"} or words[-1] in ORG_TAILS
-            or ORG_CUE.search(before)):
+            or ORG_CUE.search(before) or ORG_AFTER.match(after)):
         return "ORG"
     return label
 
@@ -218,7 +222,7 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
             continue
         if re.search(r"(?:maladie|syndrome|prix|loi)\s+(?:de\s+|d[’'])$", before, re.I):
             continue  # "maladie d'Alzheimer", "prix Goncourt": named after, not an entity
-        label = relabel(m.label, key, before)
+        label = relabel(m.label, key, before, text[m.end:m.end + 40])
         if re.match(r"\s*[,(]\s*\d{1,3}\s*ans\b", text[m.end:m.end + 12]):
             label = "PER"  # "Aseel (11 ans)", "Zakaria Shehab, 37 ans": a person's age
         g = groups.setdefault(key, _Group(key, Counter(), Counter(), []))
