@@ -29,10 +29,12 @@ PLACE_PREFIX = re.compile(r"^(?:région|département|ville|commune|province)\s+(
 # A geographic feature's common noun is part of its name: "île de Batz", "océan Austral",
 # "bande de Gaza", "mer Noire" (an administrative word is not: "région Occitanie").
 FEATURE_HEADS = {"ile", "iles", "mer", "ocean", "golfe", "baie", "cap", "pointe", "detroit",
-                 "lac", "mont", "monts", "massif", "bande", "presqu'ile", "archipel", "canal"}
+                 "lac", "mont", "monts", "massif", "bande", "presqu'ile", "archipel", "canal",
+                 "banc", "col"}
 FEATURE_BEFORE = re.compile(
     r"\b(?:[îi]les?|mer|océan|golfe|baie|cap|pointe|détroit|lac|monts?|massif|bande|"
-    r"presqu[’']île|archipel|canal)\s+(?:de\s+la\s+|de\s+l[’']|de\s+|d[’']|du\s+|des\s+)?$")
+    r"presqu[’']île|archipel|canal|banc|col)\s+"
+    r"(?:de\s+la\s+|de\s+l[’']|de\s+|d[’']|du\s+|des\s+)?$", re.I)
 # A lower-case first word is only part of a name for institutions: "ministère de l'Économie".
 INSTITUTION_HEADS = {
     "ministere", "tribunal", "cour", "musee", "centre", "agence", "institut", "universite",

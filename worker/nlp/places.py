@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from worker.nlp.entities import FEATURE_BEFORE
 from worker.nlp.placenames import Gazetteer, Place, name_key
 from worker.nlp.text import fold
 
@@ -41,12 +42,8 @@ CANTON = re.compile(r"^[A-Z]{2}$")
 DEPARTMENT_NUMBER = re.compile(r"^(?:\d{2}|2[AB]|97\d)$")
 
 
-# "l'île de Man", "la pointe du Raz", "le mont Blanc": the feature is named after the
-# word, and a town of that name is another place.
-FEATURE_BEFORE = re.compile(
-    r"\b(?:[îi]les?|pointe|cap|mont|monts|baie|golfe|lac|mer|banc|col|massif|"
-    r"presqu[’']île|détroit|canal)\s+(?:de\s+la\s+|de\s+l[’']|du\s+|des\s+|"
-    r"de\s+|d[’'])?$", re.I)
+# "l'île de Man", "la pointe du Raz", "le mont Blanc" (FEATURE_BEFORE): the feature is named
+# after the word, and a town of that name is another place.
 # "Maison Blanche", "Quai d'Orsay", "Stade de France": a building or street by a common
 # noun, which a small town's name may share ("Maison-Blanche" in Algeria).
 LANDMARK_HEADS = {"maison", "palais", "quai", "place", "rue", "avenue", "boulevard", "stade",
