@@ -203,6 +203,21 @@ def test_a_name_with_an_organisation_noun_in_apposition_is_an_organisation():
     assert labels == {"Vortalis": "ORG", "Lina Mora": "PER"}
 
 
+def test_a_country_is_a_place_except_as_a_team_in_a_sports_report():
+    from worker.nlp.annotate import _is_country
+    from worker.nlp.entities import countries_as_places
+
+    text = "Les Pays-Bas bloquent le budget, selon Jan Smit, du parti Volt."
+    mentions = _mentions_of(text, [("ORG", "Pays-Bas"), ("PER", "Jan Smit"), ("ORG", "Volt")])
+    entities = countries_as_places(canonicalize_mentions(mentions, text), text, _is_country)
+    assert {e.name: e.label for e in entities} == {"Pays-Bas": "LOC", "Jan Smit": "PER",
+                                                   "Volt": "ORG"}
+    match = ("Le Maroc a battu le Portugal 1-0 en quart de finale, après un nul 2-2 en "
+             "poules : le sélectionneur a salué ses joueurs et le but de la 42e minute.")
+    entities = canonicalize_mentions(_mentions_of(match, [("ORG", "Maroc")]), match)
+    assert [e.label for e in countries_as_places(entities, match, _is_country)] == ["ORG"]
+
+
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
 

@@ -12,6 +12,7 @@ from worker.nlp.entities import (
     CanonicalEntity,
     RawMention,
     canonicalize_mentions,
+    countries_as_places,
     find_institutions,
 )
 from worker.nlp.model import CHUNK_CHARS, DEFAULT_NER, load_lexicon, load_model
@@ -119,9 +120,9 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
     for text, day, mentions, morph, quote_spans, quote_clauses in zip(
             texts, published, raw, morphs, spans, clauses, strict=True):
         money = find_money(text)
-        entities = canonicalize_mentions(
+        entities = countries_as_places(canonicalize_mentions(
             _with_institutions(_without_amounts(mentions, money), text), text,
-            load_lexicon(model))
+            load_lexicon(model)), text, _is_country)
         amounts = sorted(money + find_percents(text), key=lambda a: a.start)
         located = resolve(text, entities, load_gazetteer())
         results.append(Annotations(
@@ -132,6 +133,12 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
             places=located.places, countries=located.countries,
             pairs=acronym_pairs(text, entities)))
     return results
+
+
+def _is_country(name: str) -> bool:
+    """The gazetteer's first place of this name is a country, under its own name."""
+    found = load_gazetteer().candidates(name)
+    return bool(found) and found[0][0].kind == "country" and found[0][1]
 
 
 def _with_institutions(mentions: list[RawMention], text: str) -> list[RawMention]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from worker.nlp import teams
 from worker.nlp.text import fold
@@ -498,6 +499,17 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
             aliases=tuple(sorted(forms)),
             mentions=tuple(sorted(all_mentions, key=lambda m: m.start))))
     return sorted(entities, key=lambda e: e.mentions[0].start)
+
+
+def countries_as_places(entities: list[CanonicalEntity], text: str,
+                        is_country: Callable[[str], bool]) -> list[CanonicalEntity]:
+    """A country's name is a place ("les Pays-Bas ne continuent pas à torpiller…"), whatever
+    the model read, except in a sports report, where "la France" is its team.
+    `is_country` tells a country's name (the gazetteer's, see annotate)."""
+    if teams.is_sports_report(text):
+        return entities
+    return [replace(e, label="LOC") if e.label in ("ORG", "PER", "MISC") and is_country(e.name)
+            else e for e in entities]
 
 
 _CAP = r"[A-ZÉÈÀÂÎÔÛÇ][\w’'\-]*"
