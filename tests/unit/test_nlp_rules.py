@@ -218,6 +218,13 @@ def test_a_country_is_a_place_except_as_a_team_in_a_sports_report():
     assert [e.label for e in countries_as_places(entities, match, _is_country)] == ["ORG"]
 
 
+def test_a_treaty_or_a_law_is_no_body():
+    text = "Le Traité de Lisbonne et la Loi sur le climat, votés par le Parlement européen."
+    mentions = _mentions_of(text, [("ORG", "Traité de Lisbonne"), ("ORG", "Loi sur le climat"),
+                                   ("ORG", "Parlement européen")])
+    assert [e.name for e in canonicalize_mentions(mentions, text)] == ["Parlement européen"]
+
+
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
 

@@ -309,11 +309,17 @@ EVENT = re.compile(r"^(?:Mondial|Euro|M[ée]morial|Jeux|Coupe|Troph[ée]e|Champi
                    r"(?:\bGames|\bCup|[-\s](?:19|20)\d\d)$")
 
 
+# A text is no body or place: "Pacte de stabilité et de croissance", "Traité de Lisbonne",
+# "Règlement général sur la protection des données".
+DOCUMENT = re.compile(r"^(?:Pacte|Traité|Accords?|Charte|Loi|Code|Directive|Règlement|"
+                      r"Protocole)\s+(?:de|du|des|d[’']|sur|pour|général|européen|européenne)\b")
+
+
 def _is_noise(group: _Group, text: str, lexicon) -> bool:
     """Capitalised common words ('Tensions', 'Reçue'), all-caps subheadings ('AUSTÉRITÉ'),
     rating codes ('Baa1'), demonyms ('Bruxellois') and events are not entities."""
     name = group.name
-    if group.label != "PER" and EVENT.search(name):
+    if group.label != "PER" and (EVENT.search(name) or DOCUMENT.match(name)):
         return True
     if " " in name:
         return False
