@@ -203,19 +203,25 @@ def test_a_name_with_an_organisation_noun_in_apposition_is_an_organisation():
     assert labels == {"Vortalis": "ORG", "Lina Mora": "PER"}
 
 
-def test_a_country_is_a_place_except_as_a_team_in_a_sports_report():
-    from worker.nlp.annotate import _is_country
-    from worker.nlp.entities import countries_as_places
+def test_a_country_or_a_city_next_to_a_place_is_a_place_except_a_team():
+    from worker.nlp.annotate import _is_country, _is_place
+    from worker.nlp.entities import known_places
 
     text = "Les Pays-Bas bloquent le budget, selon Jan Smit, du parti Volt."
     mentions = _mentions_of(text, [("ORG", "Pays-Bas"), ("PER", "Jan Smit"), ("ORG", "Volt")])
-    entities = countries_as_places(canonicalize_mentions(mentions, text), text, _is_country)
+    entities = known_places(canonicalize_mentions(mentions, text), text, _is_country, _is_place)
     assert {e.name: e.label for e in entities} == {"Pays-Bas": "LOC", "Jan Smit": "PER",
                                                    "Volt": "ORG"}
+    text = "Tensions entre Pékin et Washington, dit Paris Hilton."
+    mentions = _mentions_of(text, [("LOC", "Pékin"), ("PER", "Washington"),
+                                   ("PER", "Paris Hilton")])
+    entities = known_places(canonicalize_mentions(mentions, text), text, _is_country, _is_place)
+    assert {e.name: e.label for e in entities} == {"Pékin": "LOC", "Washington": "LOC",
+                                                   "Paris Hilton": "PER"}
     match = ("Le Maroc a battu le Portugal 1-0 en quart de finale, après un nul 2-2 en "
              "poules : le sélectionneur a salué ses joueurs et le but de la 42e minute.")
     entities = canonicalize_mentions(_mentions_of(match, [("ORG", "Maroc")]), match)
-    assert [e.label for e in countries_as_places(entities, match, _is_country)] == ["ORG"]
+    assert [e.label for e in known_places(entities, match, _is_country, _is_place)] == ["ORG"]
 
 
 def test_a_treaty_or_a_law_is_no_body():

@@ -12,8 +12,8 @@ from worker.nlp.entities import (
     CanonicalEntity,
     RawMention,
     canonicalize_mentions,
-    countries_as_places,
     find_institutions,
+    known_places,
 )
 from worker.nlp.model import CHUNK_CHARS, DEFAULT_NER, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
@@ -120,9 +120,9 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
     for text, day, mentions, morph, quote_spans, quote_clauses in zip(
             texts, published, raw, morphs, spans, clauses, strict=True):
         money = find_money(text)
-        entities = countries_as_places(canonicalize_mentions(
+        entities = known_places(canonicalize_mentions(
             _with_institutions(_without_amounts(mentions, money), text), text,
-            load_lexicon(model)), text, _is_country)
+            load_lexicon(model)), text, _is_country, _is_place)
         amounts = sorted(money + find_percents(text), key=lambda a: a.start)
         located = resolve(text, entities, load_gazetteer())
         results.append(Annotations(
@@ -139,6 +139,16 @@ def _is_country(name: str) -> bool:
     """The gazetteer's first place of this name is a country, under its own name."""
     found = load_gazetteer().candidates(name)
     return bool(found) and found[0][0].kind == "country" and found[0][1]
+
+
+def _is_place(name: str) -> bool:
+    """The gazetteer's first place of this name is a country, a region or a city of
+    100,000 people or more, under its own name."""
+    found = load_gazetteer().candidates(name)
+    if not found or not found[0][1]:
+        return False
+    place = found[0][0]
+    return place.kind in ("country", "region") or place.population >= 100_000
 
 
 def _with_institutions(mentions: list[RawMention], text: str) -> list[RawMention]:
