@@ -203,25 +203,33 @@ def test_a_name_with_an_organisation_noun_in_apposition_is_an_organisation():
     assert labels == {"Vortalis": "ORG", "Lina Mora": "PER"}
 
 
-def test_a_country_or_a_city_next_to_a_place_is_a_place_except_a_team():
-    from worker.nlp.annotate import _is_country, _is_place
-    from worker.nlp.entities import known_places
+def test_names_the_gazetteer_knows_or_not():
+    from worker.nlp.placenames import load_gazetteer
+    from worker.nlp.places import known_places
+
+    gazetteer = load_gazetteer()
 
     text = "Les Pays-Bas bloquent le budget, selon Jan Smit, du parti Volt."
     mentions = _mentions_of(text, [("ORG", "Pays-Bas"), ("PER", "Jan Smit"), ("ORG", "Volt")])
-    entities = known_places(canonicalize_mentions(mentions, text), text, _is_country, _is_place)
+    entities = known_places(canonicalize_mentions(mentions, text), text, gazetteer)
     assert {e.name: e.label for e in entities} == {"Pays-Bas": "LOC", "Jan Smit": "PER",
                                                    "Volt": "ORG"}
     text = "Tensions entre Pékin et Washington, dit Paris Hilton."
     mentions = _mentions_of(text, [("LOC", "Pékin"), ("PER", "Washington"),
                                    ("PER", "Paris Hilton")])
-    entities = known_places(canonicalize_mentions(mentions, text), text, _is_country, _is_place)
+    entities = known_places(canonicalize_mentions(mentions, text), text, gazetteer)
     assert {e.name: e.label for e in entities} == {"Pékin": "LOC", "Washington": "LOC",
                                                    "Paris Hilton": "PER"}
+    text = "Il a lu La Voix du Nord à La Rochelle, puis est rentré en Normandie."
+    mentions = _mentions_of(text, [("LOC", "La Voix du Nord"), ("LOC", "La Rochelle"),
+                                   ("LOC", "Normandie")])
+    entities = known_places(canonicalize_mentions(mentions, text), text, gazetteer)
+    assert {e.name: e.label for e in entities} == {"La Voix du Nord": "ORG",
+                                                   "La Rochelle": "LOC", "Normandie": "LOC"}
     match = ("Le Maroc a battu le Portugal 1-0 en quart de finale, après un nul 2-2 en "
              "poules : le sélectionneur a salué ses joueurs et le but de la 42e minute.")
     entities = canonicalize_mentions(_mentions_of(match, [("ORG", "Maroc")]), match)
-    assert [e.label for e in known_places(entities, match, _is_country, _is_place)] == ["ORG"]
+    assert [e.label for e in known_places(entities, match, gazetteer)] == ["ORG"]
 
 
 def test_a_treaty_or_a_law_is_no_body():

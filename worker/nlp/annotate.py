@@ -13,14 +13,13 @@ from worker.nlp.entities import (
     RawMention,
     canonicalize_mentions,
     find_institutions,
-    known_places,
 )
 from worker.nlp.model import CHUNK_CHARS, DEFAULT_NER, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
 from worker.nlp.names import acronym_pairs
 from worker.nlp.parse import Clause, parse_articles_clauses
 from worker.nlp.placenames import Place, load_gazetteer
-from worker.nlp.places import resolve
+from worker.nlp.places import known_places, resolve
 from worker.nlp.quotes import QuoteSpan, find_quote_spans
 from worker.nlp.speakers import attribute, person_genders
 from worker.nlp.text import fold, soften_shouted_names
@@ -122,7 +121,7 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
         money = find_money(text)
         entities = known_places(canonicalize_mentions(
             _with_institutions(_without_amounts(mentions, money), text), text,
-            load_lexicon(model)), text, _is_country, _is_place)
+            load_lexicon(model)), text, load_gazetteer())
         amounts = sorted(money + find_percents(text), key=lambda a: a.start)
         located = resolve(text, entities, load_gazetteer())
         results.append(Annotations(
@@ -133,22 +132,6 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
             places=located.places, countries=located.countries,
             pairs=acronym_pairs(text, entities)))
     return results
-
-
-def _is_country(name: str) -> bool:
-    """The gazetteer's first place of this name is a country, under its own name."""
-    found = load_gazetteer().candidates(name)
-    return bool(found) and found[0][0].kind == "country" and found[0][1]
-
-
-def _is_place(name: str) -> bool:
-    """The gazetteer's first place of this name is a country, a region or a city of
-    100,000 people or more, under its own name."""
-    found = load_gazetteer().candidates(name)
-    if not found or not found[0][1]:
-        return False
-    place = found[0][0]
-    return place.kind in ("country", "region") or place.population >= 100_000
 
 
 def _with_institutions(mentions: list[RawMention], text: str) -> list[RawMention]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from worker.nlp import teams
 from worker.nlp.text import fold
@@ -505,33 +504,6 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
             aliases=tuple(sorted(forms)),
             mentions=tuple(sorted(all_mentions, key=lambda m: m.start))))
     return sorted(entities, key=lambda e: e.mentions[0].start)
-
-
-def known_places(entities: list[CanonicalEntity], text: str,
-                 is_country: Callable[[str], bool],
-                 is_place: Callable[[str], bool]) -> list[CanonicalEntity]:
-    """Names the gazetteer knows, read as places whatever the model said:
-    - a country's name ("les Pays-Bas ne continuent pas à torpiller…"), except in a sports
-      report, where "la France" is its team;
-    - a one-word name coordinated with a place ("entre Pékin et Washington").
-    `is_country` and `is_place` ask the gazetteer (see annotate)."""
-    sports = teams.is_sports_report(text)
-    places = [m for e in entities if e.label == "LOC" for m in e.mentions]
-    out = []
-    for e in entities:
-        if e.label in ("ORG", "PER", "MISC") and (
-                (not sports and is_country(e.name))
-                or (" " not in e.name and len(e.aliases) == 1 and is_place(e.name)
-                    and any(_coordinated(text, m, p) for m in e.mentions for p in places))):
-            e = replace(e, label="LOC")
-        out.append(e)
-    return out
-
-
-def _coordinated(text: str, a: RawMention, b: RawMention) -> bool:
-    """'Pékin et Washington', 'Lyon, Marseille': two names joined by 'et', 'ou' or a comma."""
-    first, second = (a, b) if a.end <= b.start else (b, a)
-    return bool(re.fullmatch(r"\s*(?:,|et|ou|,\s*et)\s*", text[first.end:second.start]))
 
 
 _CAP = r"[A-ZÉÈÀÂÎÔÛÇ][\w’'\-]*"

@@ -19,10 +19,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from worker.nlp.entities import FEATURE_BEFORE
 from worker.nlp.placenames import Gazetteer, Place, name_key
+from worker.nlp.teams import is_sports_report
 from worker.nlp.text import fold
 
 DOMINANCE = 5  # how many times more people than any homonym
@@ -204,6 +205,62 @@ def _feature_or_landmark(text: str, entity) -> bool:
     head = fold(entity.name).split(" ")[0]
     return head in LANDMARK_HEADS or all(
         FEATURE_BEFORE.search(text[max(0, m.start - 20):m.start]) for m in entity.mentions)
+
+
+def known_places(entities: list, text: str, gazetteer: Gazetteer) -> list:
+    """Names the gazetteer knows, relabelled from how they are written, whatever the model
+    said (CanonicalEntity in, CanonicalEntity out):
+    - a country's name is a place ("les Pays-Bas ne continuent pas à torpiller…"), except
+      in a sports report, where "la France" is its team;
+    - so is a one-word name coordinated with a place ("entre Pékin et Washington");
+    - a name behind a capitalised article mid-sentence that the gazetteer does not know
+      is a title ("propriétaire de La Provence", "La Voix du Nord"), not a place ("à La
+      Rochelle" is one): a newspaper or a company, an organisation."""
+    sports = is_sports_report(text)
+    places = [m for e in entities if e.label == "LOC" for m in e.mentions]
+    out = []
+    for e in entities:
+        first = _first_place(gazetteer, e.name)
+        if e.label in ("ORG", "PER", "MISC") and first is not None and (
+                (not sports and first.kind == "country")
+                or (" " not in e.name and len(e.aliases) == 1 and _large(first)
+                    and any(_coordinated(text, m, p) for m in e.mentions for p in places))):
+            e = replace(e, label="LOC")
+        elif e.label == "LOC" and _title(text, e) and not gazetteer.candidates(e.name):
+            e = replace(e, label="ORG")
+        out.append(e)
+    return out
+
+
+def _first_place(gazetteer: Gazetteer, name: str) -> Place | None:
+    """The gazetteer's first place of this name, when the name is that place's own."""
+    found = gazetteer.candidates(name)
+    return found[0][0] if found and found[0][1] else None
+
+
+def _large(place: Place) -> bool:
+    return place.kind in ("country", "region") or place.population >= 100_000
+
+
+def _coordinated(text: str, a, b) -> bool:
+    """'Pékin et Washington', 'Lyon, Marseille': two names joined by 'et', 'ou' or a comma."""
+    first, second = (a, b) if a.end <= b.start else (b, a)
+    return bool(re.fullmatch(r"\s*(?:,|et|ou|,\s*et)\s*", text[first.end:second.start]))
+
+
+TITLE_ARTICLE = re.compile(r"^(?:La|Le|Les|L[’'])\s*")
+
+
+def _title(text: str, entity) -> bool:
+    """Every mention opens with a capitalised article in the middle of a sentence."""
+    return bool(TITLE_ARTICLE.match(entity.name)) and all(
+        text[m.start:m.start + 1].isupper() and not _sentence_start(text, m.start)
+        for m in entity.mentions)
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \u00a0\u202f«“\"")
+    return not before or before[-1] in ".!?…:\n"
 
 
 def rank_countries(locations: Sequence, places: dict[str, Place]) -> tuple[str, ...]:
