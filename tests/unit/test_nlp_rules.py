@@ -239,6 +239,16 @@ def test_a_treaty_or_a_law_is_no_body():
     assert [e.name for e in canonicalize_mentions(mentions, text)] == ["Parlement européen"]
 
 
+def test_a_works_title_is_no_person_or_place():
+    text = ("Dans la série Marius Ferrand, Léa Stoll (Vertige) joue « Hugo Brun », film du "
+            "réalisateur de Paul Lavigne, tiré de Collines d'hiver (1987). Léa Stoll vit à Lyon.")
+    mentions = _mentions_of(text, [("PER", "Marius Ferrand"), ("PER", "Léa Stoll"),
+                                   ("PER", "Vertige"), ("PER", "Hugo Brun"),
+                                   ("PER", "Paul Lavigne"), ("LOC", "Collines d'hiver"),
+                                   ("PER", "Léa Stoll"), ("LOC", "Lyon")])
+    assert {e.name for e in canonicalize_mentions(mentions, text)} == {"Léa Stoll", "Lyon"}
+
+
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
 

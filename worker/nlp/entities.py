@@ -206,6 +206,26 @@ JOB_TITLE = re.compile(r"\b(?:ministres?\s+(?:de\s+la|de\s+l[’']|des|du|de|cha
 ACRONYM_AND_DEMONYM = re.compile(r"^(?P<acronym>[A-Z][A-Z&-]{1,5})\s+(?P<adj>[A-ZÉ][a-zéèëï]+)$")
 
 
+# A work's title is no person, place or body: "la série Baron Noir", "le réalisateur de
+# Dobermann", "Ermites dans la taïga (1992)", "Alphonse Président (série, 10x26, OCS Max)".
+_WORK = r"(?:film|série|websérie|téléfilm|feuilleton|documentaire|roman|livre|album|essai|" \
+        r"pièce|chanson|spectacle|opéra|BD)"
+WORK_BEFORE = re.compile(rf"(?:\b{_WORK}|\b(?:réalisateur|réalisatrice|auteur|autrice|"
+                         r"scénariste|créateur|créatrice)\s+(?:de|du|d[’']))\s*$", re.I)
+WORK_AFTER = re.compile(rf"^\s*\((?:{_WORK}\b|\d{{4}}\))", re.I)
+# "Mark Strong (Kingsman)": what follows a person's name in brackets is a role, a party,
+# a country or a club, never another person.
+AFTER_A_PERSON = re.compile(r"[A-ZÉ][\w’'-]+\s+\($")
+
+
+def is_work_title(before: str, after: str, label: str) -> bool:
+    if WORK_BEFORE.search(before) or WORK_AFTER.match(after):
+        return True
+    # A person's name is not put in quotation marks on its own, a title is: «Vape Wave».
+    alone_in_marks = re.search(r"[«“]\s*$", before) and re.match(r"\s*[»”]", after)
+    return label == "PER" and bool(AFTER_A_PERSON.search(before) or alone_in_marks)
+
+
 def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
     groups: dict[str, _Group] = {}
     for m in mentions:
@@ -224,6 +244,8 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
             continue
         if re.search(r"(?:maladie|syndrome|prix|loi)\s+(?:de\s+|d[’'])$", before, re.I):
             continue  # "maladie d'Alzheimer", "prix Goncourt": named after, not an entity
+        if is_work_title(before, text[m.end:m.end + 30], m.label):
+            continue
         label = relabel(m.label, key, before, text[m.end:m.end + 40])
         if re.match(r"\s*[,(]\s*\d{1,3}\s*ans\b", text[m.end:m.end + 12]):
             label = "PER"  # "Aseel (11 ans)", "Zakaria Shehab, 37 ans": a person's age
