@@ -249,6 +249,12 @@ def test_a_works_title_is_no_person_or_place():
     assert {e.name for e in canonicalize_mentions(mentions, text)} == {"Léa Stoll", "Lyon"}
 
 
+def test_a_name_does_not_end_on_a_link_word():
+    assert clean("Conseil d’Etat et de la", "ORG")[0] == "Conseil d’Etat"
+    assert clean("institut de médecine légale de", "ORG")[0] == "institut de médecine légale"
+    assert clean("Banque de France", "ORG")[0] == "Banque de France"
+
+
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
 

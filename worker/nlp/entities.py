@@ -70,6 +70,9 @@ DEMONYM = re.compile(r"(?:ais|aise|aises|ois|oise|oises|ien|ienne|iens|iennes|an
 # plural ("les Britanniques") or in apposition to a name ("le Slovène Tadej Novak").
 DEMONYM_OR_PLACE = re.compile(r"(?:ique|iques|ain|aine|ains|aines|ène|ènes|an|ane|ans|anes|"
                               r"ol|ole|ols|oles|one|ones)$")
+# A name ends on a name, not on "et de la": "Conseil d'Etat et de la" is the Conseil d'Etat.
+TRAILING_LINK = re.compile(r"(?:\s+(?:et|ou|de|du|des|la|le|les|à|au|aux|en|pour|sur|"
+                           r"contre)|\s+[ld][’'])+\s*$")
 TRAILING_JUNK = re.compile(r"[\s,;:.!?»«\"“”()\[\]'’-]+$")
 # Words the French model tags as entities although they name no one in particular.
 NOISE = {
@@ -145,6 +148,7 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
     if pair and DEMONYM.search(pair.group("adj")):
         stripped = pair.group("acronym")
     stripped = TRAILING_JUNK.sub("", TRAILING_SCORE.sub("", stripped.split(",")[0]))
+    stripped = TRAILING_JUNK.sub("", TRAILING_LINK.sub("", stripped))
     key = fold(stripped)
     if len(key) < 2 or not re.search(r"[^\W\d_]", key) or key in NOISE:
         return None
