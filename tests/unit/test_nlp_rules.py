@@ -187,13 +187,15 @@ def test_a_common_word_alone_in_quotation_marks_is_a_title():
 
 
 def test_a_name_next_to_a_persons_title_is_a_person():
-    text = ("Kamel Benali, député écologiste, a voté contre. La sénatrice Inès Garnier aussi. "
-            "Nord Stream, le gazoduc, et Paris Saint-Germain, le club, non.")
+    text = ("Kamel Benali, député écologiste, a voté contre. La sénatrice Inès Garnier aussi, "
+            "comme le secrétaire du Parti radical Marc Olier. Nord Stream, le gazoduc, et le "
+            "président du Racing Club Lorient, non.")
     mentions = _mentions_of(text, [("ORG", "Kamel Benali"), ("LOC", "Inès Garnier"),
-                                   ("ORG", "Nord Stream"), ("ORG", "Paris Saint-Germain")])
+                                   ("ORG", "Marc Olier"), ("ORG", "Nord Stream"),
+                                   ("ORG", "Racing Club Lorient")])
     labels = {e.name: e.label for e in canonicalize_mentions(mentions, text)}
-    assert labels == {"Kamel Benali": "PER", "Inès Garnier": "PER", "Nord Stream": "ORG",
-                      "Paris Saint-Germain": "ORG"}
+    assert labels == {"Kamel Benali": "PER", "Inès Garnier": "PER", "Marc Olier": "PER",
+                      "Nord Stream": "ORG", "Racing Club Lorient": "ORG"}
 
 
 def test_a_name_with_an_organisation_noun_in_apposition_is_an_organisation():
@@ -240,10 +242,11 @@ def test_a_treaty_or_a_law_is_no_body():
 
 
 def test_a_works_title_is_no_person_or_place():
-    text = ("Dans la série Marius Ferrand, Léa Stoll (Vertige) joue « Hugo Brun », film du "
+    text = ("Dans la série Marius Ferrand, Léa Stoll (Vertige) joue « Hugo Brun », crie 'Abel "
+            "Kara', film du "
             "réalisateur de Paul Lavigne, tiré de Collines d'hiver (1987). Léa Stoll vit à Lyon.")
     mentions = _mentions_of(text, [("PER", "Marius Ferrand"), ("PER", "Léa Stoll"),
-                                   ("PER", "Vertige"), ("PER", "Hugo Brun"),
+                                   ("PER", "Vertige"), ("PER", "Hugo Brun"), ("PER", "Abel Kara"),
                                    ("PER", "Paul Lavigne"), ("LOC", "Collines d'hiver"),
                                    ("PER", "Léa Stoll"), ("LOC", "Lyon")])
     assert {e.name for e in canonicalize_mentions(mentions, text)} == {"Léa Stoll", "Lyon"}

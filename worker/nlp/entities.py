@@ -226,7 +226,8 @@ def is_work_title(before: str, after: str, label: str) -> bool:
     if WORK_BEFORE.search(before) or WORK_AFTER.match(after):
         return True
     # A person's name is not put in quotation marks on its own, a title is: «Vape Wave».
-    alone_in_marks = re.search(r"[«“]\s*$", before) and re.match(r"\s*[»”]", after)
+    alone_in_marks = (re.search(r"[«“]\s*$", before) and re.match(r"\s*[»”]", after)) or (
+        re.search(r"(?:^|\s)['\"]$", before) and re.match(r"['\"](?:\W|$)", after))
     return label == "PER" and bool(AFTER_A_PERSON.search(before) or alone_in_marks)
 
 
@@ -449,8 +450,23 @@ def _pair_of_names(key: str, groups: dict[str, _Group]) -> bool:
 
 TITLE_AFTER = re.compile(r"^\s*,\s*(?:(?:le|la|l[’']|un|une)\s*)?"
                          r"(?:(?:nouveau|nouvelle|ancien|ancienne|ex-)\s*)?(?P<title>[\w-]+)")
-TITLE_BEFORE = re.compile(r"\b(?:[Ll]e|[Ll]a|[Ll][’'])\s*(?P<title>[\w-]+)"
-                          r"(?:\s+[a-zéèê][\w-]+)?\s+$")
+# "… le secrétaire du Parti socialiste X": a title's complement naming a body.
+TITLE_COMPLEMENT = re.compile(r"\s+(?:du|de\s+la|de\s+l[’']|des|de)\s*[A-ZÉ][\w’'-]*"
+                              r"(?:\s+[a-zéèê][\w-]+)?\s*$")
+
+
+def _titled_before(before: str) -> bool:
+    """The words before a name end on a person's title: "la sénatrice", "le ministre
+    délégué", "le secrétaire du Parti socialiste" (but "le président du" X: X is a body)."""
+    complement = TITLE_COMPLEMENT.search(before)
+    for part in (before, before[:complement.start()] if complement else None):
+        words = re.split(r"[\s’']+", part.strip()) if part else []
+        if words and fold(words[-1]) in TITLE_HEADS:
+            return True
+        if len(words) >= 2 and fold(words[-2]) in TITLE_HEADS and words[-1][:1].islower() \
+                and words[-1] not in LINK_WORDS:
+            return True
+    return False
 
 
 def _persons_by_title(groups: dict[str, _Group], text: str, lexicon) -> None:
@@ -463,8 +479,8 @@ def _persons_by_title(groups: dict[str, _Group], text: str, lexicon) -> None:
             continue
         for m in g.mentions:
             after = TITLE_AFTER.match(text[m.end:m.end + 40])
-            before = TITLE_BEFORE.search(text[max(0, m.start - 40):m.start])
-            if any(t and fold(t.group("title")) in TITLE_HEADS for t in (after, before)):
+            if (after and fold(after.group("title")) in TITLE_HEADS) or _titled_before(
+                    text[max(0, m.start - 50):m.start]):
                 g.labels["PER"] += sum(g.labels.values()) + 1
                 break
 
