@@ -270,6 +270,16 @@ def test_a_body_named_by_a_common_noun_keeps_its_purpose():
     assert "Ligue nationale contre le cancer" in names and "Greenpeace" in names
 
 
+def test_a_programmes_credits_end_on_its_broadcaster_and_a_song_is_no_body():
+    text = ("Les Veilleurs (documentaire, 6x52 min, Canal Nord) suit « Vent du large », "
+            "le tube de Marin Sol sorti chez Vagues Records.")
+    mentions = _mentions_of(text, [("PER", "Veilleurs"), ("MISC", "Canal Nord"),
+                                   ("ORG", "Vent du large"), ("PER", "Marin Sol"),
+                                   ("ORG", "Vagues Records")])
+    labels = {e.name: e.label for e in canonicalize_mentions(mentions, text)}
+    assert labels == {"Canal Nord": "ORG", "Marin Sol": "PER", "Vagues Records": "ORG"}
+
+
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
 

@@ -178,7 +178,8 @@ def relabel(label: str, key: str, before: str, after: str = "") -> str:
         return "ORG"  # CD&V, N-VA: parties and companies, never places
     if label in ("LOC", "MISC", "PER") and (
             words[0] in INSTITUTION_HEADS - {"sante", "haute"} or words[-1] in ORG_TAILS
-            or ORG_CUE.search(before) or ORG_AFTER.match(after)):
+            or ORG_CUE.search(before) or ORG_AFTER.match(after)
+            or (BROADCASTER_BEFORE.search(before) and re.match(r"\s*\)", after))):
         return "ORG"
     return label
 
@@ -222,12 +223,18 @@ WORK_AFTER = re.compile(rf"^\s*\((?:{_WORK}\b|\d{{4}}\))", re.I)
 AFTER_A_PERSON = re.compile(r"[A-ZÉ][\w’'-]+\s+\($")
 
 
-def is_work_title(before: str, after: str, label: str) -> bool:
+# A programme's credits end on its broadcaster: "(série, 10x26, OCS Max)".
+BROADCASTER_BEFORE = re.compile(rf"\((?:[\w-]+\s+)?{_WORK}\b[^()]*,\s*$", re.I)
+
+
+def is_work_title(before: str, after: str, label: str, name: str) -> bool:
     if WORK_BEFORE.search(before) or WORK_AFTER.match(after):
         return True
     # A person's name is not put in quotation marks on its own, a title is: «Vape Wave».
     alone_in_marks = (re.search(r"[«“]\s*$", before) and re.match(r"\s*[»”]", after)) or (
         re.search(r"(?:^|\s)['\"]$", before) and re.match(r"['\"](?:\W|$)", after))
+    if alone_in_marks and any(w[:1].islower() and w not in LINK_WORDS for w in name.split()):
+        return True  # « Party rock anthem »: a title's lower-case words, in its marks
     return label == "PER" and bool(AFTER_A_PERSON.search(before) or alone_in_marks)
 
 
@@ -249,7 +256,7 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
             continue
         if re.search(r"(?:maladie|syndrome|prix|loi)\s+(?:de\s+|d[’'])$", before, re.I):
             continue  # "maladie d'Alzheimer", "prix Goncourt": named after, not an entity
-        if is_work_title(before, text[m.end:m.end + 30], m.label):
+        if is_work_title(before, text[m.end:m.end + 30], m.label, m.text):
             continue
         label = relabel(m.label, key, before, text[m.end:m.end + 40])
         if re.match(r"\s*[,(]\s*\d{1,3}\s*ans\b", text[m.end:m.end + 12]):
