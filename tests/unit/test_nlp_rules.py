@@ -280,6 +280,16 @@ def test_a_programmes_credits_end_on_its_broadcaster_and_a_song_is_no_body():
     assert labels == {"Canal Nord": "ORG", "Marin Sol": "PER", "Vagues Records": "ORG"}
 
 
+def test_a_place_after_an_article_is_not_a_persons_surname():
+    text = "Le film de Paul Jordan est sorti en Jordan et aux Pays-Bas. Jordan le présente."
+    mentions = _mentions_of(text, [("PER", "Paul Jordan"), ("LOC", "Jordan"), ("PER", "Jordan")])
+    entities = {e.name: e for e in canonicalize_mentions(mentions, text)}
+    assert len(entities["Paul Jordan"].mentions) == 1 and "Jordan" in entities
+    text = "Le film de Paul Jordan est sorti. Jordan le présente."
+    mentions = _mentions_of(text, [("PER", "Paul Jordan"), ("PER", "Jordan")])
+    assert [len(e.mentions) for e in canonicalize_mentions(mentions, text)] == [2]
+
+
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
 

@@ -525,6 +525,10 @@ def _persons_by_surname(groups: dict[str, _Group], lexicon) -> None:
             g.labels["PER"] += sum(g.labels.values()) + 1
 
 
+# Words that do not stand before a person's name: "en France", "la France", "au Mali".
+ARTICLE_BEFORE = re.compile(r"\b(?:[Ee]n|[Ll]a|[Ll]e|[Ll]es|[Aa]u|[Aa]ux|[Dd]u|[Dd]es|l[’'])\s*$")
+
+
 def canonicalize_mentions(mentions: list[RawMention], text: str,
                           lexicon=None) -> list[CanonicalEntity]:
     """Merge an article's mentions into entities: 'Blinken' joins 'Anthony Blinken'.
@@ -553,6 +557,9 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
         target = _full_form(key, groups) or short_forms.get(key) or _first_spelling(key, groups)
         if target and group.label != "PER" and len(key.split()) > 1:
             target = None  # a multi-word place or body is not a person's surname
+        if target and groups[target].label == "PER" and any(
+                ARTICLE_BEFORE.search(text[max(0, m.start - 8):m.start]) for m in group.mentions):
+            target = None  # "en France", "toute la France": not David France
         merged[target or key].append(group)
     entities = []
     for key, parts in merged.items():
