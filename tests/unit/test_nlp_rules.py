@@ -247,7 +247,7 @@ def test_a_works_title_is_no_person_or_place():
             "réalisateur de Paul Lavigne, tiré de Collines d'hiver (1987). Léa Stoll vit à Lyon.")
     mentions = _mentions_of(text, [("PER", "Marius Ferrand"), ("PER", "Léa Stoll"),
                                    ("PER", "Vertige"), ("PER", "Hugo Brun"), ("PER", "Abel Kara"),
-                                   ("PER", "Paul Lavigne"), ("LOC", "Collines d'hiver"),
+                                   ("PER", "Paul Lavigne"), ("LOC", "Collines"),
                                    ("PER", "Léa Stoll"), ("LOC", "Lyon")])
     assert {e.name for e in canonicalize_mentions(mentions, text)} == {"Léa Stoll", "Lyon"}
 
@@ -288,6 +288,12 @@ def test_a_place_after_an_article_is_not_a_persons_surname():
     text = "Le film de Paul Jordan est sorti. Jordan le présente."
     mentions = _mentions_of(text, [("PER", "Paul Jordan"), ("PER", "Jordan")])
     assert [len(e.mentions) for e in canonicalize_mentions(mentions, text)] == [2]
+
+
+def test_a_country_leaving_the_union_is_an_event():
+    text = "Après le Brexit et le Grexit, Bruxelles s'inquiète."
+    mentions = _mentions_of(text, [("ORG", "Brexit"), ("MISC", "Grexit"), ("LOC", "Bruxelles")])
+    assert [e.name for e in canonicalize_mentions(mentions, text)] == ["Bruxelles"]
 
 
 def test_fold_is_accent_and_case_insensitive():

@@ -217,7 +217,8 @@ _WORK = r"(?:film|série|websérie|téléfilm|feuilleton|documentaire|roman|livr
         r"pièce|chanson|spectacle|opéra|BD)"
 WORK_BEFORE = re.compile(rf"(?:\b{_WORK}|\b(?:réalisateur|réalisatrice|auteur|autrice|"
                          r"scénariste|créateur|créatrice)\s+(?:de|du|d[’']))\s*$", re.I)
-WORK_AFTER = re.compile(rf"^\s*\((?:{_WORK}\b|\d{{4}}\))", re.I)
+WORK_AFTER = re.compile(rf"^(?:\s+[a-zéèêàç][\w’'-]*){{0,5}}\s*\((?:{_WORK}\b|\d{{4}}\))",
+                        re.I)
 # "Mark Strong (Kingsman)": what follows a person's name in brackets is a role, a party,
 # a country or a club, never another person.
 AFTER_A_PERSON = re.compile(r"[A-ZÉ][\w’'-]+\s+\($")
@@ -357,7 +358,8 @@ SPACES_AND_QUOTES = " \u00a0\u202f\t«“\""
 # "Mondial-1966", "Mémorial Van Damme", "Jeux olympiques", "European Company Games".
 EVENT = re.compile(r"^(?:Mondial|Euro|M[ée]morial|Jeux|Coupe|Troph[ée]e|Championnats?|"
                    r"Tournoi|Rallye|Marathon|Biennale|Grand\s+Prix|Open\s+d)\b|"
-                   r"(?:\bGames|\bCup|[-\s](?:19|20)\d\d)$")
+                   r"(?:\bGames|\bCup|[-\s](?:19|20)\d\d)$|"
+                   r"^[A-Z][a-z]{0,6}xit$")  # Brexit, Grexit: a country leaving the Union
 
 
 # A text is no body or place: "Pacte de stabilité et de croissance", "Traité de Lisbonne",
