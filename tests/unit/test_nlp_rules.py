@@ -216,12 +216,12 @@ def test_names_the_gazetteer_knows_or_not():
     entities = known_places(canonicalize_mentions(mentions, text), text, gazetteer)
     assert {e.name: e.label for e in entities} == {"Pays-Bas": "LOC", "Jan Smit": "PER",
                                                    "Volt": "ORG"}
-    text = "Tensions entre Pékin et Washington, dit Paris Hilton."
-    mentions = _mentions_of(text, [("LOC", "Pékin"), ("PER", "Washington"),
-                                   ("PER", "Paris Hilton")])
+    text = "Il est à Khan Younès. Tensions entre Pékin et Washington, dit Paris Hilton."
+    mentions = _mentions_of(text, [("PER", "Khan Younès"), ("LOC", "Pékin"),
+                                   ("PER", "Washington"), ("PER", "Paris Hilton")])
     entities = known_places(canonicalize_mentions(mentions, text), text, gazetteer)
-    assert {e.name: e.label for e in entities} == {"Pékin": "LOC", "Washington": "LOC",
-                                                   "Paris Hilton": "PER"}
+    assert {e.name: e.label for e in entities} == {"Khan Younès": "LOC", "Pékin": "LOC",
+                                                   "Washington": "LOC", "Paris Hilton": "PER"}
     text = "Il a lu La Voix du Nord à La Rochelle, puis est rentré en Normandie."
     mentions = _mentions_of(text, [("LOC", "La Voix du Nord"), ("LOC", "La Rochelle"),
                                    ("LOC", "Normandie")])
@@ -294,6 +294,14 @@ def test_a_country_leaving_the_union_is_an_event():
     text = "Après le Brexit et le Grexit, Bruxelles s'inquiète."
     mentions = _mentions_of(text, [("ORG", "Brexit"), ("MISC", "Grexit"), ("LOC", "Bruxelles")])
     assert [e.name for e in canonicalize_mentions(mentions, text)] == ["Bruxelles"]
+
+
+def test_a_storms_name_is_no_person():
+    text = "La tempête Aline arrive. Selon Météo-France, Aline faiblira demain, dit Aline Roux."
+    mentions = _mentions_of(text, [("MISC", "tempête Aline"), ("ORG", "Météo-France"),
+                                   ("PER", "Aline"), ("PER", "Aline Roux")])
+    assert {e.name for e in canonicalize_mentions(mentions, text)} == {"Météo-France",
+                                                                       "Aline Roux"}
 
 
 def test_fold_is_accent_and_case_insensitive():

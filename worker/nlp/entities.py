@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from worker.nlp import teams
 from worker.nlp.text import fold
@@ -368,12 +369,24 @@ DOCUMENT = re.compile(r"^(?:Pacte|Traité|Accords?|Charte|Loi|Code|Directive|Rè
                       r"Protocole)\s+(?:de|du|des|d[’']|sur|pour|général|européen|européenne)\b")
 
 
+STORM = re.compile(r"\b(?:tempête|ouragan|cyclone|typhon|tornade|dépression)"
+                   r"(?:\s+tropicale)?\s+(?P<name>[A-ZÉ][\w-]+)")
+
+
+@lru_cache(maxsize=8)  # asked once per name group of the same article
+def storm_names(text: str) -> frozenset[str]:
+    """The names this article gives to storms: "la tempête Ciaran", "l'ouragan Irma"."""
+    return frozenset(fold(m.group("name")) for m in STORM.finditer(text))
+
+
 def _is_noise(group: _Group, text: str, lexicon) -> bool:
     """Capitalised common words ('Tensions', 'Reçue'), all-caps subheadings ('AUSTÉRITÉ'),
     rating codes ('Baa1'), demonyms ('Bruxellois') and events are not entities."""
     name = group.name
     if group.label != "PER" and (EVENT.search(name) or DOCUMENT.match(name)):
         return True
+    if group.key in storm_names(text):
+        return True  # "la tempête Ciaran", then "Ciaran" alone: a storm, an event
     if " " in name:
         return False
     if RATING.fullmatch(name) and group.label != "ORG":

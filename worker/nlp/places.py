@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from worker.nlp.entities import FEATURE_BEFORE
+from worker.nlp.entities import FEATURE_BEFORE, LOCATIVE
 from worker.nlp.placenames import Gazetteer, Place, name_key
 from worker.nlp.teams import is_sports_report
 from worker.nlp.text import fold
@@ -212,7 +212,8 @@ def known_places(entities: list, text: str, gazetteer: Gazetteer) -> list:
     said (CanonicalEntity in, CanonicalEntity out):
     - a country's name is a place ("les Pays-Bas ne continuent pas à torpiller…"), except
       in a sports report, where "la France" is its team;
-    - so is a one-word name coordinated with a place ("entre Pékin et Washington");
+    - so is a one-word name coordinated with a place ("entre Pékin et Washington"), and a
+      person's name the gazetteer knows, always after "à", "dans", "vers" ("à Khan Younès");
     - a name behind a capitalised article mid-sentence that the gazetteer does not know
       is a title ("propriétaire de La Provence", "La Voix du Nord"), not a place ("à La
       Rochelle" is one): a newspaper or a company, an organisation."""
@@ -226,6 +227,9 @@ def known_places(entities: list, text: str, gazetteer: Gazetteer) -> list:
                 or (" " not in e.name and len(e.aliases) == 1 and _large(first)
                     and any(_coordinated(text, m, p) for m in e.mentions for p in places))):
             e = replace(e, label="LOC")
+        elif e.label == "PER" and gazetteer.candidates(e.name) and all(
+                LOCATIVE.search(text[max(0, m.start - 12):m.start]) for m in e.mentions):
+            e = replace(e, label="LOC")  # "à Khan Younès où il s'était mis à l'abri"
         elif e.label == "LOC" and _title(text, e) and not gazetteer.candidates(e.name):
             e = replace(e, label="ORG")
         out.append(e)
