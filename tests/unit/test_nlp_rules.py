@@ -304,6 +304,15 @@ def test_a_storms_name_is_no_person():
                                                                        "Aline Roux"}
 
 
+def test_in_a_match_report_a_name_with_a_minute_is_a_player_and_a_country_stays_a_place():
+    text = ("L'équipe de Belgique a battu le Portugal (2-1) en match amical. Lukaku a ouvert "
+            "le score (12e), Portugal a égalisé (1-1), puis Lukaku à la 80e. Le coach est ravi.")
+    mentions = _mentions_of(text, [("LOC", "Belgique"), ("LOC", "Portugal"), ("LOC", "Lukaku"),
+                                   ("LOC", "Portugal"), ("ORG", "Lukaku")])
+    labels = {e.name: e.label for e in canonicalize_mentions(mentions, text)}
+    assert labels == {"Belgique": "LOC", "Portugal": "ORG", "Lukaku": "PER"}
+
+
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
 

@@ -431,8 +431,12 @@ def _alone_on_line(text: str, start: int, end: int) -> bool:
 
 def _team_label(group: _Group, text: str, lexicon, sports: bool) -> str:
     """'les Hawks' (a plural that is no French word) names a team: an organisation; in a
-    sports report, so does a city that beats, meets or leads ('Atlanta menait')."""
+    sports report, so does a city that beats, meets or leads ('Atlanta menait'), and a
+    name given a minute of the match is a player's ('Dembélé à la 57e')."""
     name = group.name
+    if sports and " " not in name and any(teams.plays_a_minute(text, m.end)
+                                          for m in group.mentions):
+        return "PER"  # "Dembélé à la 57e": a player
     if sports and group.label in ("LOC", "MISC") and any(
             teams.plays_as_team(text, m.start, m.end) for m in group.mentions):
         return "ORG"

@@ -27,6 +27,10 @@ AFTER_TEAM = re.compile(
     r"(?:a|avait|ont)\s+(?:\w+\s+)?(?:battu|remonté|gagné|perdu|mené|égalisé|dominé|concédé|"
     r"renversé|éliminé|écrasé)\b|s[’']est\s+(?:\w+\s+)?imposée?s?\b|s[’']impose\b|"
     r"l[’']emporte\b|menait\b|mène\b|mènent\b|menaient\b)", re.I)
+# A player's action has its minute: "Dembélé à la 57e", "(Dembélé, 53e)", "Mbappé (29e)".
+MINUTE_AFTER = re.compile(r"^\s*(?:,\s*|\(\s*|à\s+la\s+)\d{1,3}e\b")
+# "l'équipe de France a battu…": the team is the whole phrase, the country stays a place.
+TEAM_OF = re.compile(r"\b(?:équipe|sélection)\s+(?:de\s+|d[’'])$", re.I)
 # "les Hawks", "des Clippers", "aux Sixers": a plural nickname.
 PLURAL_TEAM = re.compile(r"\b(?:les|des|aux)\s+$", re.I)
 
@@ -41,8 +45,15 @@ def is_sports_report(text: str) -> bool:
 def plays_as_team(text: str, start: int, end: int) -> bool:
     """The mention at [start, end) beats, meets, leads or scores: a team."""
     before = text[max(0, start - 30):start]
+    if TEAM_OF.search(before):
+        return False
     after = text[end:end + 40]
     return bool(BEFORE_TEAM.search(before) or AFTER_TEAM.match(after))
+
+
+def plays_a_minute(text: str, end: int) -> bool:
+    """The mention ending at `end` is given a minute of the match: a player."""
+    return bool(MINUTE_AFTER.match(text[end:end + 20]))
 
 
 def plural_nickname(text: str, start: int) -> bool:
