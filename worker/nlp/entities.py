@@ -191,6 +191,7 @@ class _Group:
     labels: Counter
     forms: Counter
     mentions: list[RawMention]
+    cued: bool = False  # the words around one of its mentions call it an organisation
 
     @property
     def label(self) -> str:
@@ -265,6 +266,7 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
             label = "PER"  # "Aseel (11 ans)", "Zakaria Shehab, 37 ans": a person's age
         g = groups.setdefault(key, _Group(key, Counter(), Counter(), []))
         g.labels[label] += 1
+        g.cued = g.cued or (label == "ORG" != m.label)
         g.forms[name] += 1
         g.mentions.append(RawMention(label, name, m.start + shift, m.start + shift + len(name),
                                      m.sentence))
@@ -563,6 +565,10 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
         if g.label == "PER" and " " not in g.key and all(
                 LOCATIVE.search(text[max(0, m.start - 12):m.start]) for m in g.mentions):
             g.labels["LOC"] += sum(g.labels.values()) + 1  # "habite à Jabalia": a place
+    for g in groups.values():
+        if g.cued and g.label == "MISC":
+            # "le cabinet Dentons", then "Dentons" read as an unknown name: an organisation
+            g.labels["ORG"] += sum(g.labels.values()) + 1
     sports = teams.is_sports_report(text)
     for g in groups.values():
         team = _team_label(g, text, lexicon, sports)
