@@ -317,6 +317,14 @@ def test_in_a_match_report_a_name_with_a_minute_is_a_player_and_a_country_stays_
     assert labels == {"Belgique": "LOC", "Portugal": "ORG", "Lukaku": "PER"}
 
 
+def test_what_publishes_is_an_organisation():
+    text = "Une brève parue dans La Gazette du Port, révélée par Kalima, cite Anne Roy."
+    mentions = _mentions_of(text, [("MISC", "La Gazette du Port"), ("PER", "Kalima"),
+                                   ("PER", "Anne Roy")])
+    labels = {e.name: e.label for e in canonicalize_mentions(mentions, text)}
+    assert labels == {"La Gazette du Port": "ORG", "Kalima": "ORG", "Anne Roy": "PER"}
+
+
 def test_fold_is_accent_and_case_insensitive():
     assert fold("Élisabeth  BORNE") == fold("elisabeth borne") == "elisabeth borne"
 

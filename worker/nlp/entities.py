@@ -63,6 +63,9 @@ _ORG_NOUN = (
     r"quotidien|journal|chaîne|opérateur|compagnie|fabricant|équipementier|filiale|ONG|"
     r"association|fédération)")
 ORG_CUE = re.compile(_ORG_NOUN + r"\s+(?:[a-zéèêà][\w-]*\s+){0,2}$", re.I)
+# What publishes is a newspaper or a publisher: "parue dans L'Express", "révélé par X".
+PUBLISHED_IN = re.compile(r"\b(?:paru|publié|révélé|rapporté|diffusé)(?:e|s|es)?\s+"
+                          r"(?:dans|par)\s+$", re.I)
 # The same noun in apposition after the name: "Golazo, son agence de management".
 ORG_AFTER = re.compile(r"^\s*,\s*(?:son|sa|leur|le|la|l[’']|un|une)\s*" + _ORG_NOUN + r"\b",
                        re.I)
@@ -179,7 +182,7 @@ def relabel(label: str, key: str, before: str, after: str = "") -> str:
         return "ORG"  # CD&V, N-VA: parties and companies, never places
     if label in ("LOC", "MISC", "PER") and (
             words[0] in INSTITUTION_HEADS - {"sante", "haute"} or words[-1] in ORG_TAILS
-            or ORG_CUE.search(before) or ORG_AFTER.match(after)
+            or ORG_CUE.search(before) or ORG_AFTER.match(after) or PUBLISHED_IN.search(before)
             or (BROADCASTER_BEFORE.search(before) and re.match(r"\s*\)", after))):
         return "ORG"
     return label
