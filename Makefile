@@ -32,7 +32,7 @@ bench: install
 # NLP scores on the real annotated pages of ../shared/corpus, when it is there: each half
 # of corpus/halves.json, then the whole, annotated as the service does (the model's own NER,
 # the default of NEWSWORKER_NER_COMPONENT). Each rule was written against one half's
-# errors and kept only if it did not cost the other half (README, "Development figures").
+# errors and kept only if it did not cost the other half (README, "Development").
 CORPUS ?= ../shared/corpus
 HALF_NER := var/eval
 TRAIN := $(BIN)/python -m worker.nlp.training --gold $(CORPUS)/gold
