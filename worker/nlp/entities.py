@@ -351,7 +351,7 @@ TEAM = re.compile(r"\bles\s+$")
 LOCATIVE = re.compile(r"\b(?:à|dans|vers|depuis|près\s+de|habite\s+à)\s+$", re.I)
 
 
-def _position_capitalised(text: str, start: int) -> bool:
+def capitalised_by_position(text: str, start: int) -> bool:
     """Capitalised by its place: first word of the text, a sentence, a quotation or a line."""
     before = text[:start].rstrip(SPACES_AND_QUOTES)
     return not before or before[-1] in SENTENCE_OPENERS or text[:start].endswith(("« ", "“"))
@@ -412,7 +412,7 @@ def _is_noise(group: _Group, text: str, lexicon) -> bool:
     if all(_alone_on_line(text, m.start, m.end) for m in group.mentions):
         return True  # a one-word subheading ("Buzz")
     return lexicon.is_common(name) and all(
-        _position_capitalised(text, m.start) and not _title_in_marks(text, m.start, m.end)
+        capitalised_by_position(text, m.start) and not _title_in_marks(text, m.start, m.end)
         for m in group.mentions)
 
 

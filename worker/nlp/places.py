@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from worker.nlp.entities import FEATURE_BEFORE, LOCATIVE
+from worker.nlp.entities import FEATURE_BEFORE, LOCATIVE, capitalised_by_position
 from worker.nlp.placenames import Gazetteer, Place, name_key
 from worker.nlp.teams import is_sports_report
 from worker.nlp.text import fold
@@ -258,13 +258,8 @@ TITLE_ARTICLE = re.compile(r"^(?:La|Le|Les|L[’'])\s*")
 def _title(text: str, entity) -> bool:
     """Every mention opens with a capitalised article in the middle of a sentence."""
     return bool(TITLE_ARTICLE.match(entity.name)) and all(
-        text[m.start:m.start + 1].isupper() and not _sentence_start(text, m.start)
+        text[m.start:m.start + 1].isupper() and not capitalised_by_position(text, m.start)
         for m in entity.mentions)
-
-
-def _sentence_start(text: str, start: int) -> bool:
-    before = text[:start].rstrip(" \u00a0\u202f«“\"")
-    return not before or before[-1] in ".!?…:\n"
 
 
 def rank_countries(locations: Sequence, places: dict[str, Place]) -> tuple[str, ...]:
