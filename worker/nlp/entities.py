@@ -455,18 +455,18 @@ def _team_label(group: _Group, text: str, lexicon, sports: bool) -> str:
     return group.label
 
 
-def _first_spelling(key: str, groups: dict[str, _Group]) -> str | None:
+def _first_spellings(groups: dict[str, _Group]) -> dict[str, str]:
     """'Wim Vandeven' further down is 'Wim Van de Ven': a person's name written again with
-    the same letters, its words joined or split otherwise, is the first spelling's."""
-    if groups[key].label != "PER":
-        return None
-    letters = re.sub(r"[\s\-’'.]", "", key)
-    same = [k for k, g in groups.items() if g.label == "PER" and k != key
-            and re.sub(r"[\s\-’'.]", "", k) == letters]
-    first = min(same, key=lambda k: groups[k].mentions[0].start, default=None)
-    if first is None or groups[first].mentions[0].start > groups[key].mentions[0].start:
-        return None  # this is the first spelling: the others join it
-    return first
+    the same letters, its words joined or split otherwise, joins the first spelling."""
+    by_letters: dict[str, list[str]] = defaultdict(list)
+    for key, g in groups.items():
+        if g.label == "PER":
+            by_letters[re.sub(r"[\s\-’'.]", "", key)].append(key)
+    joins = {}
+    for keys in by_letters.values():
+        first = min(keys, key=lambda k: groups[k].mentions[0].start)
+        joins.update({k: first for k in keys if k != first})
+    return joins
 
 
 def _org_short_forms(groups: dict[str, _Group], lexicon, sports: bool) -> dict[str, str]:
@@ -580,9 +580,10 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
     _persons_by_title(groups, text, lexicon)
     _persons_by_surname(groups, lexicon)
     short_forms = _org_short_forms(groups, lexicon, sports)
+    spellings = _first_spellings(groups)
     merged: dict[str, list[_Group]] = defaultdict(list)
     for key, group in groups.items():
-        target = _full_form(key, groups) or short_forms.get(key) or _first_spelling(key, groups)
+        target = _full_form(key, groups) or short_forms.get(key) or spellings.get(key)
         if target and group.label != "PER" and len(key.split()) > 1:
             target = None  # a multi-word place or body is not a person's surname
         if target and groups[target].label == "PER" and any(
