@@ -115,15 +115,16 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
     raw, morphs = _model_mentions(texts, model, ner, batch_size)
     spans = [find_quote_spans(text) for text in texts]
     clauses = parse_articles_clauses(list(zip(texts, spans, strict=True)), model)
+    gazetteer = load_gazetteer()
     results = []
     for text, day, mentions, morph, quote_spans, quote_clauses in zip(
             texts, published, raw, morphs, spans, clauses, strict=True):
         money = find_money(text)
         entities = known_places(canonicalize_mentions(
             _with_institutions(_without_amounts(mentions, money), text), text,
-            load_lexicon(model)), text, load_gazetteer())
+            load_lexicon(model)), text, gazetteer)
         amounts = sorted(money + find_percents(text), key=lambda a: a.start)
-        located = resolve(text, entities, load_gazetteer())
+        located = resolve(text, entities, gazetteer)
         results.append(Annotations(
             entities=tuple(entities), amounts=tuple(amounts),
             dates=tuple(find_dates(text, day)),

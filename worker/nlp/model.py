@@ -30,13 +30,11 @@ CHUNK_CHARS = 100_000
 # train-ner`), shipped in the package and loaded over the installed model's own.
 NEWS_NER = "news"
 MODEL_NER = "model"
-# The NER the service runs unless told otherwise: the model package's own. Measured on
-# the half of ../shared/corpus/gold a NER was not trained on (`make eval`), the
-# fine-tuned weights did not beat it: entity F1 0.878 vs 0.887 (half A) and 0.839 vs
-# 0.857 (half B), speakers on half B 0.736 / 0.781 vs 0.805 / 0.863 (accuracy /
-# precision); and the weights a training gives move with the machine's arithmetic
-# (the same seed gave half B speakers 0.851 / 0.918 on another machine). The shipped
-# component stays one setting away (NEWSWORKER_NER_COMPONENT=news).
+# The NER the service runs unless told otherwise: the model package's own. On the half of
+# ../shared/corpus/gold a NER was not trained on (`make eval-trained` against `make
+# eval`), the fine-tuned weights do not beat it (figures in README, "Development"), and
+# the weights a training gives move with the machine's arithmetic. The shipped component
+# stays one setting away (NEWSWORKER_NER_COMPONENT=news).
 DEFAULT_NER = MODEL_NER
 
 

@@ -221,25 +221,20 @@ def known_places(entities: list, text: str, gazetteer: Gazetteer) -> list:
     places = [m for e in entities if e.label == "LOC" for m in e.mentions]
     out = []
     for e in entities:
-        first = _first_place(gazetteer, e.name)
+        found = gazetteer.candidates(e.name)
+        first = found[0][0] if found and found[0][1] else None  # under its own name
         if e.label in ("ORG", "PER", "MISC") and first is not None and (
                 (not sports and first.kind == "country")
                 or (" " not in e.name and len(e.aliases) == 1 and _large(first)
                     and any(_coordinated(text, m, p) for m in e.mentions for p in places))):
             e = replace(e, label="LOC")
-        elif e.label == "PER" and gazetteer.candidates(e.name) and all(
+        elif e.label == "PER" and found and all(
                 LOCATIVE.search(text[max(0, m.start - 12):m.start]) for m in e.mentions):
             e = replace(e, label="LOC")  # "à Khan Younès où il s'était mis à l'abri"
-        elif e.label == "LOC" and _title(text, e) and not gazetteer.candidates(e.name):
+        elif e.label == "LOC" and not found and _title(text, e):
             e = replace(e, label="ORG")
         out.append(e)
     return out
-
-
-def _first_place(gazetteer: Gazetteer, name: str) -> Place | None:
-    """The gazetteer's first place of this name, when the name is that place's own."""
-    found = gazetteer.candidates(name)
-    return found[0][0] if found and found[0][1] else None
 
 
 def _large(place: Place) -> bool:
