@@ -180,6 +180,14 @@ PARSED_SPEAKERS = [
     ("La juge Sophie Lambert a été interrogée sur ses liens avec l’accusé. « Je ne connais "
      "pas Paul Verrier et je ne l’ai jamais rencontré », a-t-elle répondu.",
      "Je ne connais pas", "Sophie Lambert"),
+    # the name the parse hangs on the verb itself, not as its subject
+    # (and "selon" in the sentence before is not the source)
+    ("Samsung et Google préparent leurs réponses, selon le Wall Street Journal. « L'innovation "
+     "ralentit », juge Thomas Husson, analyste chez Forrester.", "L'innovation", "Thomas Husson"),
+    # a role with its name in apposition after the comma
+    ("Le Syndicat national des taxis (SNT) appelle à manifester jeudi. « Le dialogue est "
+     "rompu », a regretté son secrétaire général, Karim Benali.", "Le dialogue est rompu",
+     "Karim Benali"),
 ]
 
 # No one named speaks: no speaker rather than a guess.
@@ -212,6 +220,9 @@ UNATTRIBUTED = [
     ("La mission de l’Union européenne a jugé le scrutin « globalement calme et ordonné ». "
      "« On a attendu six heures sous la pluie pour voter », témoignait un électeur interrogé "
      "par la radio locale.", "On a attendu six"),
+    # a role the article ties to no name: not the body named in the sentence before
+    ("La Fédération nationale des taxis appelle à manifester jeudi. « Le dialogue est "
+     "rompu avec le ministère », a regretté son secrétaire général.", "Le dialogue est"),
     # an unnamed person speaks
     ("« On ne nous a rien dit avant la fermeture de l’usine », regrette une salariée.",
      "On ne nous a rien"),

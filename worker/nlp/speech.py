@@ -211,14 +211,15 @@ def _subject(verb: Token, clause: Clause) -> Token | None:
 def _words_after(ctx: Context, clause: Clause, verb: Token) -> Speaker | None:
     """The words right after an inverted verb of saying, up to the next punctuation:
     "», précise Météo-France." when the parse did not give them a relation."""
-    words = []
     inverted = [c for c in verb.children if c.i > verb.i and not clause.in_quote(c)
                 and c.dep_ in ("obj", "nsubj", "nsubj:pass", "appos")]
-    start = inverted[0].left_edge.i if inverted else verb.i + 1
-    for tok in clause.doc[start:]:
-        if tok.is_punct or clause.in_quote(tok):
-            break
-        words.append(tok)
+    # The words right after the verb ("», juge Thomas Husson, analyste"), whatever
+    # relation the parse gave them; past a comma ("», précise, dans un communiqué, le
+    # ministre"), the inverted subject's phrase.
+    start = verb.i + 1
+    if inverted and (start >= len(clause.doc) or clause.doc[start].is_punct):
+        start = inverted[0].left_edge.i
+    words = _phrase(clause, start)
     if inverted:  # "l'avocate de X, Y": the parse's phrase may run past the comma
         words += [t for t in inverted[0].subtree if t.i > start and not clause.in_quote(t)
                   and t.dep_ != "acl:relcl" and t.head.dep_ != "acl:relcl"]
@@ -226,9 +227,56 @@ def _words_after(ctx: Context, clause: Clause, verb: Token) -> Speaker | None:
         return None
     last = max(words, key=lambda t: t.i)
     found = subject_in(ctx, clause.offset(words[0]), clause.offset(last) + len(last))
+    if (found is None or found.entity is None) and _determined(words[0]):
+        # "», a regretté son secrétaire général, Noureddine Taboubi": the role's name
+        # stands in apposition after the comma.
+        found = _apposition(ctx, clause, last) or found
+        if found is None or found.entity is None:
+            # A role the article does not tie to a name ("», ajoute le politique
+            # letton"): not the subject of the sentence before, perhaps the speaker
+            # of the quotation before, which the rules of speakers.py judge.
+            return Speaker(None, UNRESOLVED)
     if (found is None or found.entity is None) and inverted and _indefinite(inverted[0]):
         return Speaker(None, VETO)  # "», résume une admiratrice": someone unnamed
     return Speaker(found.entity, f"parse-{found.how}") if found else None
+
+
+# The incise names someone by a role the article does not tie to a name.
+UNRESOLVED = "parse-unresolved"
+
+
+def _phrase(clause: Clause, start: int) -> list[Token]:
+    """The tokens from `start` up to the next punctuation or the quotation."""
+    words = []
+    for tok in clause.doc[start:]:
+        if tok.is_punct or clause.in_quote(tok):
+            break
+        words.append(tok)
+    return words
+
+
+# Determiners that open a role ("son secrétaire général", "le ministre").
+ROLE_DETERMINERS = {"le", "la", "l'", "l’", "les", "son", "sa", "ses", "leur", "leurs"}
+
+
+def _determined(tok: Token) -> bool:
+    return tok.text.lower() in ROLE_DETERMINERS
+
+
+def _apposition(ctx: Context, clause: Clause, last: Token) -> Speaker | None:
+    """A named person right after the comma that closes a role phrase, up to the next
+    punctuation."""
+    comma = last.i + 1
+    if comma >= len(clause.doc) or clause.doc[comma].text != ",":
+        return None
+    words = _phrase(clause, comma + 1)
+    if not words:
+        return None
+    found = subject_in(ctx, clause.offset(words[0]), clause.offset(words[-1]) + len(words[-1]))
+    if found is None or found.entity is None or found.entity.label != "PER" \
+            or found.how != "named":
+        return None
+    return found
 
 
 def _indefinite(tok: Token) -> bool:
@@ -239,9 +287,11 @@ def _indefinite(tok: Token) -> bool:
 
 def _selon(clause: Clause) -> Token | None:
     """The source of "selon X", "d'après X" outside the quotation, in its sentence."""
-    previous = next(clause.doc.sents) if clause.follows else None
     for tok in clause.doc:
-        if clause.in_quote(tok) or (previous is not None and tok.i < previous.end):
+        # When the quotation opens its sentence, all that comes before it is the sentence
+        # before, whose "selon" is about that sentence (the parse's own sentence
+        # boundaries are not reliable enough to tell).
+        if clause.in_quote(tok) or (clause.follows and tok.idx < clause.quote[0]):
             continue
         cases = {fold(c.text) for c in tok.children if c.dep_ == "case"}
         cases |= {"d'apres" for c in tok.children if c.dep_ in ("case", "fixed") and c.i
@@ -322,7 +372,7 @@ def from_parse(ctx: Context, span: QuoteSpan, clause: Clause | None,
         else:
             found = _who(ctx, clause, subject, span) if subject is not None else None
         if found is not None:
-            return found
+            return None if found.how == UNRESOLVED else found
     source = _selon(clause)
     if source is not None:
         return _who(ctx, clause, source, span)
