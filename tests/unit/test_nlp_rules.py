@@ -398,3 +398,33 @@ def test_a_company_form_or_trade_at_the_end_makes_an_organisation():
 
     assert relabel("PER", "julie entertainment", "") == "ORG"
     assert relabel("PER", "julie martin", "") == "PER"
+
+
+def test_a_body_cut_from_the_body_that_holds_it_is_one_name():
+    text = ("L'Assemblée générale des Nations unies a voté, puis le Conseil de sécurité de "
+            "l'ONU. Le Conseil d'État et de la Cour des comptes ont rendu leurs avis.")
+    mentions = _mentions_of(text, [
+        ("ORG", "Assemblée générale des"), ("ORG", "Nations unies"),
+        ("ORG", "Conseil de sécurité"), ("ORG", "ONU"),
+        ("ORG", "Conseil d'État et de la"), ("ORG", "Cour des comptes")])
+    names = {e.name for e in canonicalize_mentions(mentions, text)}
+    # two bodies coordinated by "et" stay two
+    assert names == {"Assemblée générale des Nations unies", "Conseil de sécurité de l'ONU",
+                     "Conseil d'État", "Cour des comptes"}
+
+
+def test_a_nationality_adjective_stays_in_an_institution_name():
+    from worker.nlp.entities import find_institutions
+
+    text = "Le ministère russe de la Défense et le ministère belge des Finances ont répondu."
+    assert [name for _, _, name in find_institutions(text)] == [
+        "ministère russe de la Défense", "ministère belge des Finances"]
+
+
+def test_where_a_person_works_and_a_stock_exchange_are_organisations():
+    from worker.nlp.entities import relabel
+
+    assert relabel("PER", "forrester", "a dit Paul Roux, analyste chez ") == "ORG"
+    assert relabel("LOC", "desjardins", "économiste en chef chez ") == "ORG"
+    assert relabel("PER", "marie", "Il a dîné chez ") == "PER"  # someone's home
+    assert relabel("LOC", "bourse de tokyo", "La ") == "ORG"

@@ -42,8 +42,11 @@ INSTITUTION_HEADS = {
     "conseil", "parquet", "prefecture", "federation", "chambre", "haute", "banque", "caisse",
     "commission", "office", "autorite", "fondation", "syndicat", "parti", "groupe", "stade",
     "olympique", "forces", "assurance", "sante", "comite", "direction", "secretariat",
-    "theatre", "opera", "chu", "communaute", "region", "cpas",
+    "theatre", "opera", "chu", "communaute", "region", "cpas", "bourse",
 }
+# Heads of bodies that another body holds: "Conseil de sécurité des Nations unies".
+BODY_HEADS = INSTITUTION_HEADS | {"assemblee", "haut-commissariat", "programme", "bureau",
+                                  "organisation", "fonds", "secretariat", "departement"}
 # First words of job titles: "ministre des Affaires étrangères" names a post, not a body.
 TITLE_HEADS = {"ministre", "president", "presidente", "secretaire", "directeur", "directrice",
                "porte-parole", "depute", "deputee", "senateur", "senatrice", "maire", "chef"}
@@ -63,6 +66,14 @@ _ORG_NOUN = (
     r"quotidien|journal|chaîne|opérateur|compagnie|fabricant|équipementier|filiale|ONG|"
     r"association|fédération)")
 ORG_CUE = re.compile(_ORG_NOUN + r"\s+(?:[a-zéèêà][\w-]*\s+){0,2}$", re.I)
+# Where a person works is a company: "analyste chez Forrester", "économiste en chef chez X".
+EMPLOYER_BEFORE = re.compile(
+    r"\b(?:économiste|analyste|stratège|chercheu(?:r|se)|ingénieure?|directeur|directrice|"
+    r"responsable|consultante?|salariée?|employée?|cadre|associée?|gérante?|trader|"
+    r"experte?|spécialiste|dirigeante?|stagiaire|ouvri(?:er|ère)|technicien(?:ne)?|"
+    r"vendeu(?:r|se)|porte-parole|PDG|patronne?|fondat(?:eur|rice)|présidente?|"
+    r"conseill(?:er|ère)|développeu(?:r|se)|cheffe?)s?(?:\s+[a-zéèêà][\w-]*){0,2}"
+    r"\s+chez\s+$", re.I)
 # What publishes is a newspaper or a publisher: "parue dans L'Express", "révélé par X".
 PUBLISHED_IN = re.compile(r"\b(?:paru|publié|révélé|rapporté|diffusé)(?:e|s|es)?\s+"
                           r"(?:dans|par)\s+$", re.I)
@@ -183,6 +194,7 @@ def relabel(label: str, key: str, before: str, after: str = "") -> str:
     if label in ("LOC", "MISC", "PER") and (
             words[0] in INSTITUTION_HEADS - {"sante", "haute"} or words[-1] in ORG_TAILS
             or ORG_CUE.search(before) or ORG_AFTER.match(after) or PUBLISHED_IN.search(before)
+            or EMPLOYER_BEFORE.search(before)
             or (BROADCASTER_BEFORE.search(before) and re.match(r"\s*\)", after))):
         return "ORG"
     return label
@@ -303,6 +315,29 @@ def _with_purpose(m: RawMention, text: str, lexicon) -> RawMention:
         return m
     end = m.end + purpose.end()
     return RawMention(m.label, text[m.start:end], m.start, end, m.sentence)
+
+
+OF_A_BODY = re.compile(r"\s(?:de\s+la|de\s+l[’']|des|du|de|d[’'])\s*$")
+
+
+def _bodies_of_bodies(mentions: list[RawMention], text: str) -> list[RawMention]:
+    """A body the model cut from the body that holds it is one name: "Conseil de
+    sécurité" + "des Nations unies", "Haut-Commissariat" + "des Nations unies"."""
+    out: list[RawMention] = []
+    for m in mentions:
+        prev = out[-1] if out else None
+        # the link word may close the first span ("Assemblée générale des"): all that
+        # lies between the two spans belongs to it
+        link = OF_A_BODY.search(text[prev.start:m.start]) if prev is not None else None
+        if link is not None and prev.label == m.label == "ORG" \
+                and prev.start + link.start() <= prev.end \
+                and not re.search(r"\s(?:et|ou)$", text[prev.start:prev.start + link.start()]) \
+                and fold(prev.text.split()[0]) in BODY_HEADS:
+            out[-1] = RawMention("ORG", text[prev.start:m.end], prev.start, m.end,
+                                 prev.sentence)
+            continue
+        out.append(m)
+    return out
 
 
 def _initials(key: str) -> str:
@@ -561,7 +596,8 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
     labelled otherwise ('Ferraz' as ORG) joins too when it is a single word. With a
     lexicon (worker.nlp.model.Lexicon), capitalised common words are dropped.
     """
-    groups = _group([_with_purpose(m, text, lexicon) for m in mentions], text)
+    groups = _group([_with_purpose(m, text, lexicon) for m in _bodies_of_bodies(mentions, text)],
+                    text)
     groups = {k: g for k, g in groups.items() if not _is_noise(g, text, lexicon)
               and not _pair_of_names(k, groups)}
     for g in groups.values():
@@ -612,9 +648,12 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
 _CAP = r"[A-ZÉÈÀÂÎÔÛÇ][\w’'\-]*"
 # An adjective of an institution's name, whole word: "correctionnel", "étrangères",
 # "européenne". Not a participle ("publiée", "saisi"): a name does not go on over a verb.
-_ADJ = (r"[a-zéèêàîôûç][\w\-]*"
+_ADJ = (r"(?:[a-zéèêàîôûç][\w\-]*"
         r"(?:ique|al|ale|aux|el|elle|ien|ienne|éen|éenne|aire|ier|ière|ère|if|ive|ois|oise|"
-        r"ais|aise|ome|ain|aine)s?(?![\w-])")
+        r"ais|aise|ome|ain|aine)s?(?![\w-])"
+        # nationalities with other endings: "ministère russe de la Défense"
+        r"|(?:russe|belge|suisse|turque?|grecque|grec|tchèque|slovaque|arabe|kurde|"
+        r"allemande?|espagnole?|mongole?|serbe|croate|slovène|malgache)s?(?![\w-]))")
 _LINK = r"(?:\s+(?:de\s+la|de\s+l[’']|du|des|de|d[’']|et)\s*|\s+)"
 _HEAD = (r"(?:[Mm]inistère|"
          r"[Tt]ribunal(?:\s+(?:correctionnel|administratif|judiciaire|de commerce))?|"
