@@ -236,6 +236,13 @@ def test_names_the_gazetteer_knows_or_not():
              "poules : le sélectionneur a salué ses joueurs et le but de la 42e minute.")
     entities = canonicalize_mentions(_mentions_of(match, [("ORG", "Maroc")]), match)
     assert [e.label for e in known_places(entities, match, gazetteer)] == ["ORG"]
+    text = "LYON (AFP) – Le club a perdu.\nNANTES, 12 mars – La ville vote. MARSEILLE gagne."
+    mentions = _mentions_of(text, [("ORG", "LYON"), ("ORG", "AFP"), ("MISC", "NANTES"),
+                                   ("ORG", "MARSEILLE")])
+    entities = known_places(canonicalize_mentions(mentions, text), text, gazetteer)
+    # a dateline names a place; capitals mid-paragraph do not make one
+    assert {e.name: e.label for e in entities} == {"LYON": "LOC", "AFP": "ORG",
+                                                   "NANTES": "LOC", "MARSEILLE": "ORG"}
 
 
 def test_a_treaty_or_a_law_is_no_body():

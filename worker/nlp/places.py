@@ -216,7 +216,8 @@ def known_places(entities: list, text: str, gazetteer: Gazetteer) -> list:
       person's name the gazetteer knows, always after "à", "dans", "vers" ("à Khan Younès");
     - a name behind a capitalised article mid-sentence that the gazetteer does not know
       is a title ("propriétaire de La Provence", "La Voix du Nord"), not a place ("à La
-      Rochelle" is one): a newspaper or a company, an organisation."""
+      Rochelle" is one): a newspaper or a company, an organisation;
+    - a dispatch's dateline names a place ("DAKAR (AFP) –")."""
     sports = is_sports_report(text)
     places = [m for e in entities if e.label == "LOC" for m in e.mentions]
     out = []
@@ -231,10 +232,24 @@ def known_places(entities: list, text: str, gazetteer: Gazetteer) -> list:
         elif e.label == "PER" and found and all(
                 LOCATIVE.search(text[max(0, m.start - 12):m.start]) for m in e.mentions):
             e = replace(e, label="LOC")  # "à Khan Younès où il s'était mis à l'abri"
+        elif e.label != "LOC" and first is not None and any(
+                _dateline(text, m) for m in e.mentions):
+            e = replace(e, label="LOC")  # "DAKAR (AFP) –": where the dispatch was filed
         elif e.label == "LOC" and not found and _title(text, e):
             e = replace(e, label="ORG")
         out.append(e)
     return out
+
+
+# What follows the place of a dispatch's dateline: an agency in brackets, a dash, a comma.
+DATELINE_AFTER = re.compile(r"\s*(?:\([\w .-]{2,30}\)\s*)?[-–—,]")
+
+
+def _dateline(text: str, mention) -> bool:
+    """A name in capitals opening the article or a paragraph, then an agency or a dash:
+    'DAKAR (AFP) –', 'GENÈVE –'."""
+    opens = mention.start == 0 or text[mention.start - 1] == "\n"
+    return opens and mention.text.isupper() and bool(DATELINE_AFTER.match(text, mention.end))
 
 
 def _large(place: Place) -> bool:
