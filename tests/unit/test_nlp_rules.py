@@ -435,3 +435,12 @@ def test_where_a_person_works_and_a_stock_exchange_are_organisations():
     assert relabel("LOC", "desjardins", "économiste en chef chez ") == "ORG"
     assert relabel("PER", "marie", "Il a dîné chez ") == "PER"  # someone's home
     assert relabel("LOC", "bourse de tokyo", "La ") == "ORG"
+
+
+def test_what_people_belong_to_and_the_public_broadcaster_are_organisations():
+    from worker.nlp.entities import find_institutions
+
+    text = ("Les gendarmes du GIGN et le porte-parole de l'OTAN sont arrivés. Le PIB recule "
+            "et la TVA monte. Le maire l'a dit à France 3 Auvergne, puis sur France Inter.")
+    assert [name for _, _, name in find_institutions(text)] == [
+        "GIGN", "OTAN", "France 3 Auvergne", "France Inter"]

@@ -184,6 +184,14 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
 
 
 PARTY_ACRONYM = re.compile(r"[a-z]{1,4}(?:[&-][a-z]{1,4})+")
+# The channels and stations of the French public broadcaster, named "France" + a number
+# or a programme word.
+# The same written in an article, with the region of a regional station: "France 3
+# Limousin", "France Bleu Isère" (the model often reads "France" alone, a place).
+FRANCE_CHANNEL = re.compile(r"\bFrance\s(?:\d{1,2}|Bleu|Inter|Info|Culture|Musique|"
+                            r"Télévisions?|Ô)(?![\w-])(?:\s[A-ZÉ][\w’'-]+(?=[\s,.;:)]))?")
+FRANCE_BROADCASTER = re.compile(r"france (?:\d{1,2}|bleu|inter|info|culture|musique|"
+                                r"televisions?|o)\b")
 
 
 def relabel(label: str, key: str, before: str, after: str = "") -> str:
@@ -191,6 +199,8 @@ def relabel(label: str, key: str, before: str, after: str = "") -> str:
     words = key.split()
     if PARTY_ACRONYM.fullmatch(key):
         return "ORG"  # CD&V, N-VA: parties and companies, never places
+    if FRANCE_BROADCASTER.match(key):
+        return "ORG"  # "France 3 Limousin", "France Bleu Isère": the public broadcaster
     if label in ("LOC", "MISC", "PER") and (
             words[0] in INSTITUTION_HEADS - {"sante", "haute"} or words[-1] in ORG_TAILS
             or ORG_CUE.search(before) or ORG_AFTER.match(after) or PUBLISHED_IN.search(before)
@@ -665,6 +675,28 @@ _HEAD = (r"(?:[Mm]inistère|"
 INSTITUTION = re.compile(rf"\b{_HEAD}(?:\s+{_ADJ}){{0,3}}(?:{_LINK}{_CAP}(?:\s+{_ADJ})*)+")
 
 
+# People who belong to a body, then the body by its acronym: "les policiers du RAID",
+# "le négociateur du RAID", "le secrétaire général de la CGT". Common-noun acronyms
+# (le PIB, la TVA) are not what people belong to.
+MEMBER_OF = re.compile(
+    r"\b(?:policiers?|fonctionnaires?|membres?|militant(?:e|s|es)?|agent(?:e|s|es)?|"
+    r"dirigeant(?:e|s|es)?|négociat(?:eur|rice)s?|porte-parole|présidente?s?|secrétaires?|"
+    r"direct(?:eur|rice)s?|salarié(?:e|s|es)?|élu(?:e|s|es)?|adhérent(?:e|s|es)?|"
+    r"représentant(?:e|s|es)?|responsables?|chefs?|patron(?:ne)?s?|délégué(?:e|s|es)?|"
+    r"syndicalistes?|soldats?|combattant(?:e|s|es)?|hommes|enquêt(?:eur|rice)s?|"
+    r"gendarmes?|député(?:e|s|es)?|sénat(?:eur|rice)s?|candidat(?:e|s|es)?|"
+    r"chercheu(?:r|se)s?|expert(?:e|s|es)?|fondat(?:eur|rice)s?|"
+    r"(?:secrétaire|directeur|directrice|président|présidente)\s+général(?:e)?)"
+    r"\s+(?:du|de\s+la|de\s+l[’']|des)\s*"
+    r"(?P<body>[A-Z][A-Z&]{1,6})(?![\w’'-])")
+
+
 def find_institutions(text: str) -> list[tuple[int, int, str]]:
-    """Institution names the model splits or misses: 'tribunal correctionnel de Lyon'."""
-    return [(m.start(), m.end(), m.group(0)) for m in INSTITUTION.finditer(text)]
+    """Institution names the model splits or misses: 'tribunal correctionnel de Lyon',
+    'les policiers du RAID'."""
+    found = [(m.start(), m.end(), m.group(0)) for m in INSTITUTION.finditer(text)]
+    found += [(m.start("body"), m.end("body"), m.group("body")) for m in MEMBER_OF.finditer(text)
+              if not any(s <= m.start("body") < e for s, e, _ in found)]
+    found += [(m.start(), m.end(), m.group(0)) for m in FRANCE_CHANNEL.finditer(text)
+              if not any(s <= m.start() < e for s, e, _ in found)]
+    return sorted(found)
