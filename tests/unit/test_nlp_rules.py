@@ -444,3 +444,13 @@ def test_what_people_belong_to_and_the_public_broadcaster_are_organisations():
             "et la TVA monte. Le maire l'a dit à France 3 Auvergne, puis sur France Inter.")
     assert [name for _, _, name in find_institutions(text)] == [
         "GIGN", "OTAN", "France 3 Auvergne", "France Inter"]
+
+
+def test_an_office_glued_to_a_name_is_not_part_of_it():
+    text = ("Le Premier ministre Bart De Wever a reçu la Première ministre Kaja Tamm. "
+            "Le Premier ministre israélien a refusé.")
+    mentions = _mentions_of(text, [("MISC", "Premier ministre Bart De Wever"),
+                                   ("PER", "Première ministre Kaja Tamm"),
+                                   ("MISC", "Premier ministre israélien")])
+    entities = {e.name: e.label for e in canonicalize_mentions(mentions, text)}
+    assert entities == {"Bart De Wever": "PER", "Kaja Tamm": "PER"}

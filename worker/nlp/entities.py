@@ -19,6 +19,10 @@ PERSON_TITLE = re.compile(r"^(?:M\.|MM\.|Mme|Mmes|Mlle|Me|Mgr|Dr|Pr|Lady|Lord|Si
 # Ranks before a person's name ("Colonel Barry"), not before a company ("General Electric").
 RANK = re.compile(r"^(?:Colonel|Général|Commandant|Capitaine|Lieutenant|Sergent|Adjudant|"
                   r"Maréchal|Amiral)\s+(?=[A-ZÉ])")
+# An office the model took into a person's name: "Premier ministre Bart De Wever".
+OFFICE = re.compile(r"^(?:(?:Premi(?:er|ère)|Vice-[Pp]remier)\s+[Mm]inistre|Présidente?|"
+                    r"Chancelière?|Ministre|Secrétaire\s+générale?)(?:\s+[a-zé][\w-]*){0,2}"
+                    r"\s+(?=[A-ZÉ][a-zéèï])")
 # A category noun the model took into an organisation's name: "le parti Islam".
 ORG_CATEGORY = re.compile(r"^(?:parti|club|groupe|société|syndicat|mouvement|journal|"
                           r"quotidien|chaîne|cabinet|banque|agence)\s+(?=[A-ZÉ])")
@@ -147,6 +151,8 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
     else:
         stripped = text
     stripped = PERSON_TITLE.sub("", LEADING_PREPOSITION.sub("", stripped))
+    if label in ("PER", "MISC"):
+        stripped = OFFICE.sub("", stripped)
     if label == "PER":
         stripped = RANK.sub("", stripped)
     if label == "ORG":
@@ -168,8 +174,8 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
     if len(key) < 2 or not re.search(r"[^\W\d_]", key) or key in NOISE:
         return None
     first = key.split()[0]
-    if first in TITLE_HEADS:
-        return None
+    if first in TITLE_HEADS or re.fullmatch(r"(?:premier|premiere) ministre(?: [a-z-]+)*", key):
+        return None  # an office, no one's name: "Premier ministre israélien"
     if not stripped[0].isupper() and not (label == "ORG" and first in INSTITUTION_HEADS) \
             and not (label == "LOC" and first in FEATURE_HEADS):
         return None
@@ -287,6 +293,8 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
         if is_work_title(before, text[m.end:m.end + 30], m.label, m.text):
             continue
         label = relabel(m.label, key, before, text[m.end:m.end + 40])
+        if label == "MISC" and OFFICE.match(m.text) and len(name.split()) > 1:
+            label = "PER"  # "Premier ministre Bart De Wever": the office's holder
         if re.match(r"\s*[,(]\s*\d{1,3}\s*ans\b", text[m.end:m.end + 12]):
             label = "PER"  # "Aseel (11 ans)", "Zakaria Shehab, 37 ans": a person's age
         g = groups.setdefault(key, _Group(key, Counter(), Counter(), []))
