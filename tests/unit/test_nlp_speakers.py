@@ -230,6 +230,9 @@ UNATTRIBUTED = [
 
 # Never these: the name inside the quotation, the platform it was said on.
 NOT_THE_SPEAKER = [
+    # the body a role belongs to is not the one who holds the role
+    ("Christine Lagarde a annoncé une baisse des taux. La présidente de la BCE a estimé que "
+     "« l'inflation est désormais sous contrôle ».", "l'inflation", {"BCE"}),
     ("« Nous avons parlé avec Emmanuel Macron ce matin même », a indiqué le ministère sur "
      "Telegram.", "Nous avons parlé", {"Emmanuel Macron", "Telegram"}),
     ("« Véronique Castel n’a jamais été consultée sur ce dossier », selon un communiqué "

@@ -206,6 +206,10 @@ def _complement(text: str, start: int) -> bool:
         rf"(?:\bla|\ble|\bl[’']){_S}*$", before)
 
 
+# "La présidente de la BCE": the body completes the role, it is not who speaks.
+ROLE_OF = re.compile(rf"[a-zéèêàç][\w-]+{_S}+(?:de{_S}+la|de{_S}+l[’']|du|des){_S}*$")
+
+
 def subject_in(ctx: Context, lo: int, hi: int) -> Speaker | None:
     """The speaker named in an attribution region ("le procureur Vincent Edel, qui…")."""
     region = ctx.text[lo:hi]
@@ -214,7 +218,7 @@ def subject_in(ctx: Context, lo: int, hi: int) -> Speaker | None:
     region = ctx.text[lo:hi]
     # A name inside a quotation is what was said, never who said it.
     named = [e for s, _, e in ctx.mentions if lo <= s < hi and not _complement(ctx.text, s)
-             and not ctx._inside_quote(s)]
+             and not ROLE_OF.search(ctx.text[lo:s]) and not ctx._inside_quote(s)]
     persons = [e for e in named if e.label == "PER"]
     if persons:
         return Speaker(persons[0], "named")
@@ -317,8 +321,8 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
         clause = region[:verb.start()]
         cut = max(clause.rfind(","), -1) + 1
         found = subject_in(ctx, lo + cut, lo + verb.start())
-        if found and found.entity:
-            return found
+        if found and (found.entity or found.how == "unnamed"):
+            return found  # "l'avocat de la partie civile a dit": someone, not a name
         pron = re.search(rf"\b(?P<p>il|elle){_S}+(?:ne{_S}+|n[’']|l[’']|lui{_S}+)?$", clause,
                          re.I)
         if pron:  # "…, dont il ne cite pas le nom quand il dénonce « … »": the topic
