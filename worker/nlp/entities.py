@@ -191,11 +191,11 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
 
 PARTY_ACRONYM = re.compile(r"[a-z]{1,4}(?:[&-][a-z]{1,4})+")
 # The channels and stations of the French public broadcaster, named "France" + a number
-# or a programme word.
-# The same written in an article, with the region of a regional station: "France 3
-# Limousin", "France Bleu Isère" (the model often reads "France" alone, a place).
+# or a programme word, as written in an article with the region of a regional station:
+# "France 3 Limousin", "France Bleu Isère" (the model often reads "France" alone, a place).
 FRANCE_CHANNEL = re.compile(r"\bFrance\s(?:\d{1,2}|Bleu|Inter|Info|Culture|Musique|"
                             r"Télévisions?|Ô)(?![\w-])(?:\s[A-ZÉ][\w’'-]+(?=[\s,.;:)]))?")
+# The same as an entity's folded key.
 FRANCE_BROADCASTER = re.compile(r"france (?:\d{1,2}|bleu|inter|info|culture|musique|"
                                 r"televisions?|o)\b")
 
