@@ -195,9 +195,6 @@ PARTY_ACRONYM = re.compile(r"[a-z]{1,4}(?:[&-][a-z]{1,4})+")
 # "France 3 Limousin", "France Bleu Isère" (the model often reads "France" alone, a place).
 FRANCE_CHANNEL = re.compile(r"\bFrance\s(?:\d{1,2}|Bleu|Inter|Info|Culture|Musique|"
                             r"Télévisions?|Ô)(?![\w-])(?:\s[A-ZÉ][\w’'-]+(?=[\s,.;:)]))?")
-# The same as an entity's folded key.
-FRANCE_BROADCASTER = re.compile(r"france (?:\d{1,2}|bleu|inter|info|culture|musique|"
-                                r"televisions?|o)\b")
 
 
 def relabel(label: str, key: str, before: str, after: str = "") -> str:
@@ -205,8 +202,6 @@ def relabel(label: str, key: str, before: str, after: str = "") -> str:
     words = key.split()
     if PARTY_ACRONYM.fullmatch(key):
         return "ORG"  # CD&V, N-VA: parties and companies, never places
-    if FRANCE_BROADCASTER.match(key):
-        return "ORG"  # "France 3 Limousin", "France Bleu Isère": the public broadcaster
     if label in ("LOC", "MISC", "PER") and (
             words[0] in INSTITUTION_HEADS - {"sante", "haute"} or words[-1] in ORG_TAILS
             or ORG_CUE.search(before) or ORG_AFTER.match(after) or PUBLISHED_IN.search(before)
