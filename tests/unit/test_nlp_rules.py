@@ -454,3 +454,28 @@ def test_an_office_glued_to_a_name_is_not_part_of_it():
                                    ("MISC", "Premier ministre israélien")])
     entities = {e.name: e.label for e in canonicalize_mentions(mentions, text)}
     assert entities == {"Bart De Wever": "PER", "Kaja Tamm": "PER"}
+
+
+def test_a_name_defined_by_its_acronym_is_whole_and_the_acronym_joins_it():
+    from worker.nlp.entities import RawMention, defined_acronyms
+
+    text = ("Les pompiers du Service départemental d'incendie et de secours (SDIS) du Var. "
+            "Intelligence artificielle (IA) : un texte. Le maire (LR) a parlé.")
+    cut = "Service départemental d'incendie"  # the model stops at the link word
+    start = text.index(cut)
+    model = [RawMention("ORG", cut, start, start + len(cut), "")]
+    found = [(m.label, m.text) for m in defined_acronyms(text, model)]
+    # "IA" has no model word for its name, "LR" no name whose initials it is: both stay out.
+    assert found == [("ORG", "Service départemental d'incendie et de secours"),
+                     ("ORG", "SDIS")]
+
+
+def test_an_acronym_takes_the_corrected_label_of_the_name_it_abbreviates():
+    from worker.nlp.entities import RawMention, defined_acronyms
+
+    text = "le conseil scolaire Ottawa-Carleton District School Board (OCDSB) a voté."
+    name = "Ottawa-Carleton District School Board"
+    start = text.index(name)
+    model = [RawMention("LOC", name, start, start + len(name), "")]
+    assert [(m.label, m.text) for m in defined_acronyms(text, model)] == [
+        ("ORG", name), ("ORG", "OCDSB")]

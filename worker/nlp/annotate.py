@@ -12,6 +12,7 @@ from worker.nlp.entities import (
     CanonicalEntity,
     RawMention,
     canonicalize_mentions,
+    defined_acronyms,
     find_institutions,
 )
 from worker.nlp.model import CHUNK_CHARS, DEFAULT_NER, load_lexicon, load_model
@@ -136,14 +137,15 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
 
 
 def _with_institutions(mentions: list[RawMention], text: str) -> list[RawMention]:
-    """Add rule-found institution names; they replace the model's overlapping fragments."""
-    found = find_institutions(text)
-    if not found:
-        return mentions
-    kept = [m for m in mentions if not any(s < m.end and m.start < e for s, e, _ in found)]
+    """Add rule-found institution names and names defined by their acronym; they replace
+    the model's overlapping fragments."""
     sentence_of = {m.start: m.sentence for m in mentions}
-    extra = [RawMention("ORG", name, s, e, sentence_of.get(s, "")) for s, e, name in found]
-    return sorted(kept + extra, key=lambda m: m.start)
+    found = [RawMention("ORG", name, s, e, sentence_of.get(s, ""))
+             for s, e, name in find_institutions(text)]
+    found += [d for d in defined_acronyms(text, mentions)
+              if not any(f.start < d.end and d.start < f.end for f in found)]
+    kept = [m for m in mentions if not any(f.start < m.end and m.start < f.end for f in found)]
+    return sorted(kept + found, key=lambda m: m.start)
 
 
 def _without_amounts(mentions: list[RawMention], money: list[Amount]) -> list[RawMention]:

@@ -62,7 +62,10 @@ ORG_TAILS = {"capital", "batiment", "therapeutics", "group", "groupe", "sa", "sa
              "entertainment", "productions", "production", "records", "studios", "studio",
              "media", "médias", "medias", "films", "consulting", "services", "solutions",
              "international", "corp", "inc", "ltd", "gmbh", "llc", "sarl", "sprl", "srl",
-             "nv", "bv", "spa", "ag", "plc", "family", "agency", "company"}
+             "nv", "bv", "spa", "ag", "plc", "family", "agency", "company",
+             # English names of public bodies: "Ottawa-Carleton District School Board"
+             "board", "council", "committee", "authority", "department", "institute",
+             "college", "league", "bureau", "fund", "network", "airways", "news"}
 # A noun just before a name that says it is an organisation: "la start-up Nebulys".
 _ORG_NOUN = (
     r"(?:start-up|startup|entreprise|groupe|société|fonds|club|banque|assureur|constructeur|"
@@ -703,3 +706,56 @@ def find_institutions(text: str) -> list[tuple[int, int, str]]:
     found += [(m.start(), m.end(), m.group(0)) for m in FRANCE_CHANNEL.finditer(text)
               if not any(s <= m.start() < e for s, e, _ in found)]
     return sorted(found)
+
+
+# A name defined by its acronym in brackets right after it, "Service départemental
+# d'incendie et de secours (SDIS)": the acronym's letters are the initials of the name's
+# words, small link words aside (the abbreviation-definition test of Schwartz & Hearst,
+# made strict: every word's initial, in order, and nothing more).
+DEFINED = re.compile(r"\(\s*(?P<acronym>[A-Z]{2,8})\s*\)")
+_WORD = re.compile(r"[^\W\d_]+")
+LINK_WORDS = {"de", "du", "des", "la", "le", "les", "l", "d", "et", "à", "a", "au", "aux",
+              "en", "pour", "sur", "par", "of", "the", "and", "for"}
+
+
+def _defined_name(text: str, bracket: int, acronym: str) -> tuple[int, int] | None:
+    """(start, end) of the name the bracketed acronym at `bracket` abbreviates, if any."""
+    line_start = max(text.rfind("\n", 0, bracket), text.rfind(". ", 0, bracket)) + 1
+    words = list(_WORD.finditer(text, line_start, bracket))
+    if not words or text[words[-1].end():bracket].strip():
+        return None  # the bracket does not follow a word: "(…) (CGT)", "2024 (CGT)"
+    letters = acronym.lower()
+    for first in range(len(words) - 1, max(-1, len(words) - 3 * len(letters) - 2), -1):
+        content = [w.group() for w in words[first:] if w.group().lower() not in LINK_WORDS]
+        initials = "".join(w[0].lower() for w in content)
+        if initials == letters and words[first].group()[0].isupper() \
+                and words[first].group().lower() not in LINK_WORDS:
+            return words[first].start(), words[-1].end()
+        if len(initials) > len(letters):
+            return None
+    return None
+
+
+def defined_acronyms(text: str, mentions: list[RawMention]) -> list[RawMention]:
+    """Names defined by a bracketed acronym, and the acronym, when the model saw a name
+    there (its label is kept): the model often cuts such a name at a link word ("Service
+    départemental d'incendie") or drops the acronym. Without the model's word that a
+    name is there, "Intelligence artificielle (IA)" at a sentence's start stays nothing."""
+    found = []
+    for m in DEFINED.finditer(text):
+        span = _defined_name(text, m.start(), m.group("acronym"))
+        if span is None:
+            continue
+        seen = [x for x in mentions
+                if x.start < span[1] and span[0] < x.end or x.start == m.start("acronym")]
+        if not seen or any(x.start < span[0] for x in seen):
+            continue  # no model word for it, or the model's name begins further back
+        label = Counter(x.label for x in seen).most_common(1)[0][0]
+        # The acronym is what the name is: both take the name's corrected label.
+        label = relabel(label, fold(text[span[0]:span[1]]), text[max(0, span[0] - 60):span[0]])
+        sentence = seen[0].sentence
+        found.append(RawMention(label, text[span[0]:span[1]], span[0], span[1], sentence))
+        found.append(RawMention(label, m.group("acronym"), m.start("acronym"),
+                                m.end("acronym"), sentence))
+    return found
+
