@@ -103,6 +103,9 @@ PARSED_SPEAKERS = [
     ("« Les loyers vont encore grimper cet hiver dans toute la métropole », prédit à Lyon "
      "Hugo Ferrier, un agent immobilier installé depuis vingt ans.",
      "Les loyers vont", "Hugo Ferrier"),
+    # whom it was said to is no speaker, even when the parse cuts its name in two
+    ("La CGT appelle à la grève. « Le gouvernement doit entendre la rue », a affirmé sur "
+     "France Info sa secrétaire générale, Sophie Binet.", "Le gouvernement", "Sophie Binet"),
     # a role with a name in apposition after a comma: the name, not the complement
     ("Le tribunal a rendu sa décision. « Le prévenu n’a jamais exprimé le moindre regret », "
      "a souligné l’avocate de Jérôme Palud, Agnès Millet.", "Le prévenu n’a", "Agnès Millet"),
@@ -192,6 +195,9 @@ PARSED_SPEAKERS = [
 
 # No one named speaks: no speaker rather than a guess.
 UNATTRIBUTED = [
+    # the agency it was said to does not speak; the source is unnamed
+    ("Le préfet Jean Durand s'est rendu sur place. « La situation reste très tendue », a "
+     "indiqué à l'AFP une source sécuritaire.", "La situation reste"),
     # the only name is inside the quotation, the source a document
     ("L’affaire a pris un nouveau tour. « Paul Verrier ment depuis le début de cette "
      "affaire », peut-on lire dans la lettre anonyme.", "Paul Verrier ment"),

@@ -219,7 +219,7 @@ def _words_after(ctx: Context, clause: Clause, verb: Token) -> Speaker | None:
     start = verb.i + 1
     if inverted and (start >= len(clause.doc) or clause.doc[start].is_punct):
         start = inverted[0].left_edge.i
-    words = _phrase(clause, start)
+    words = _without_addressee(ctx, clause, _phrase(clause, start), verb)
     if inverted:  # "l'avocate de X, Y": the parse's phrase may run past the comma
         words += [t for t in inverted[0].subtree if t.i > start and not clause.in_quote(t)
                   and t.dep_ != "acl:relcl" and t.head.dep_ != "acl:relcl"]
@@ -239,6 +239,30 @@ def _words_after(ctx: Context, clause: Clause, verb: Token) -> Speaker | None:
     if (found is None or found.entity is None) and inverted and _indefinite(inverted[0]):
         return Speaker(None, VETO)  # "», résume une admiratrice": someone unnamed
     return Speaker(found.entity, f"parse-{found.how}") if found else None
+
+
+def _without_addressee(ctx: Context, clause: Clause, words: list[Token],
+                       verb: Token) -> list[Token]:
+    """The words after the verb less its prepositional phrases: whom or where it was said
+    to ("», a indiqué à l'AFP une source", "», a déclaré sur RTL le ministre") never
+    speaks. A phrase counts only with its preposition, which the parse rarely invents.
+    The name its head belongs to goes with it, whole ("sur France | Info"); another name
+    the parse hung under it stays ("», prédit à Lyon Hugo Ferrier")."""
+    out = words
+    for phrase in verb.children:
+        if not phrase.dep_.startswith("obl") or not any(
+                g.dep_ == "case" and g.i < phrase.i for g in phrase.children):
+            continue
+        head = clause.offset(phrase)
+        name = next(((s, e) for s, e, _ in ctx.mentions if s <= head < e), (head, head + 1))
+
+        def other_name(t: Token, name: tuple[int, int] = name) -> bool:
+            o = clause.offset(t)
+            return not name[0] <= o < name[1] and any(s <= o < e for s, e, _ in ctx.mentions)
+
+        gone = {t.i for t in phrase.subtree if not other_name(t)}
+        out = [t for t in out if t.i not in gone and not name[0] <= clause.offset(t) < name[1]]
+    return out
 
 
 # The incise names someone by a role the article does not tie to a name.
