@@ -479,3 +479,12 @@ def test_an_acronym_takes_the_corrected_label_of_the_name_it_abbreviates():
     model = [RawMention("LOC", name, start, start + len(name), "")]
     assert [(m.label, m.text) for m in defined_acronyms(text, model)] == [
         ("ORG", name), ("ORG", "OCDSB")]
+
+
+def test_a_ground_named_after_a_place_or_person_is_a_place_not_its_club():
+    from worker.nlp.entities import relabel
+    from worker.nlp.text import fold
+
+    assert [relabel("ORG", fold(name), "au ") for name in (
+        "Stade de France", "stade Pierre-Mauroy", "Allianz Arena",
+        "Stade rennais", "Stade toulousain")] == ["LOC", "LOC", "LOC", "ORG", "ORG"]

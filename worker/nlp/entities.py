@@ -200,11 +200,25 @@ FRANCE_CHANNEL = re.compile(r"\bFrance\s(?:\d{1,2}|Bleu|Inter|Info|Culture|Musiq
                             r"Télévisions?|Ô)(?![\w-])(?:\s[A-ZÉ][\w’'-]+(?=[\s,.;:)]))?")
 
 
+# A sports ground named after a place or a person is a place ("Stade de France", "stade
+# Pierre-Mauroy", "Allianz Arena"); "Stade rennais", an adjective after it, is the club.
+VENUE = re.compile(r"^(?:stade\s+(?:de\s|du\s|des\s|d'|(?P<word>[^\s]+)$)"
+                   r"|[\w\s'-]+\sarena$)")
+
+
+def _venue(key: str) -> bool:
+    m = VENUE.match(key)
+    return bool(m) and not (m.group("word") and "-" not in m.group("word")
+                            and DEMONYM_SUFFIX.search(m.group("word")))
+
+
 def relabel(label: str, key: str, before: str, after: str = "") -> str:
     """Correct the model's label from the name's own words and the noun just before it."""
     words = key.split()
     if PARTY_ACRONYM.fullmatch(key):
         return "ORG"  # CD&V, N-VA: parties and companies, never places
+    if _venue(key):
+        return "LOC"
     if label in ("LOC", "MISC", "PER") and (
             words[0] in INSTITUTION_HEADS - {"sante", "haute"} or words[-1] in ORG_TAILS
             or ORG_CUE.search(before) or ORG_AFTER.match(after) or PUBLISHED_IN.search(before)
