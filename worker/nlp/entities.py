@@ -467,7 +467,9 @@ def _is_noise(group: _Group, text: str, lexicon) -> bool:
     if group.label in ("LOC", "MISC", "ORG") and lexicon.is_adjective(word) \
             and DEMONYM_SUFFIX.search(word.lower()):
         return True
-    if name.isupper() and len(name) >= 5 and lexicon.is_common(name):
+    # Shouted words; a short one only with an accent, which no acronym carries ("TRÈS",
+    # not "RAID").
+    if name.isupper() and (len(name) >= 5 or not name.isascii()) and lexicon.is_common(name):
         return True
     if all(lexicon.is_adjective(w) for w in name.split("-")) and all(
             # "les Juifs", "des Wallons": people, not names ("les Pyrénées-Atlantiques" is one)
