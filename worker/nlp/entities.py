@@ -730,8 +730,8 @@ def find_institutions(text: str) -> list[tuple[int, int, str]]:
 # made strict: every word's initial, in order, and nothing more).
 DEFINED = re.compile(r"\(\s*(?P<acronym>[A-Z]{2,8})\s*\)")
 _WORD = re.compile(r"[^\W\d_]+")
-LINK_WORDS = {"de", "du", "des", "la", "le", "les", "l", "d", "et", "à", "a", "au", "aux",
-              "en", "pour", "sur", "par", "of", "the", "and", "for"}
+ACRONYM_LINKS = {"de", "du", "des", "la", "le", "les", "l", "d", "et", "à", "a", "au", "aux",
+                 "en", "pour", "sur", "par", "of", "the", "and", "for"}
 
 
 def _defined_name(text: str, bracket: int, acronym: str) -> tuple[int, int] | None:
@@ -742,10 +742,10 @@ def _defined_name(text: str, bracket: int, acronym: str) -> tuple[int, int] | No
         return None  # the bracket does not follow a word: "(…) (CGT)", "2024 (CGT)"
     letters = acronym.lower()
     for first in range(len(words) - 1, max(-1, len(words) - 3 * len(letters) - 2), -1):
-        content = [w.group() for w in words[first:] if w.group().lower() not in LINK_WORDS]
+        content = [w.group() for w in words[first:] if w.group().lower() not in ACRONYM_LINKS]
         initials = "".join(w[0].lower() for w in content)
         if initials == letters and words[first].group()[0].isupper() \
-                and words[first].group().lower() not in LINK_WORDS:
+                and words[first].group().lower() not in ACRONYM_LINKS:
             return words[first].start(), words[-1].end()
         if len(initials) > len(letters):
             return None
