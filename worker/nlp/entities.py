@@ -140,6 +140,11 @@ LEADING_PREPOSITION = re.compile(r"^(?:À|A|Selon|Chez|Dans)\s+(?=[A-ZÉÈÎÔ])
 # numériques" has three; more than five is a clause the model read as one name.
 LINK_WORDS = frozenset("de du des la le les et en au aux pour sur contre à d l un une".split())
 MAX_LOWER_WORDS = 5
+# Lower-case words at the end of a person's name are not part of it.
+# Not particles: "Abou Bakr al-Baghdadi", "Tariq ibn Ziyad".
+PERSON_TAIL = re.compile(r"(?<=[\w.])(?:\s+(?!(?:al|el|ad|ed|as|ash|at|ben|bin|ibn|ould|van|von|"
+                         r"der|den|de|da|di|del|dos|das|du|la|le|ter|ten|y)(?:-|\s|$)|[dl][’'])"
+                         r"[a-zàâçéèêëîïôûùüÿœ][\w’'-]*)+$")
 
 
 def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int] | None:
@@ -173,6 +178,15 @@ def clean(text: str, label: str, sentence_start: bool = False) -> tuple[str, int
         stripped = pair.group("acronym")
     stripped = TRAILING_JUNK.sub("", TRAILING_SCORE.sub("", stripped.split(",")[0]))
     stripped = TRAILING_JUNK.sub("", TRAILING_LINK.sub("", stripped))
+    if label == "PER":
+        # A person's name ends on a capitalised word: "Jean Martin grises" is the name and
+        # the word after it. An initial keeps its full stop: "Yassin E.", as written.
+        cut = PERSON_TAIL.sub("", stripped)
+        if " " in cut:  # "Premier ministre" is not the name "Premier"
+            stripped = cut
+        after = shift + len(stripped)
+        if re.search(r"(?:^|\s)[A-ZÉ]$", stripped) and text[after:after + 1] == ".":
+            stripped += "."
     key = fold(stripped)
     if len(key) < 2 or not re.search(r"[^\W\d_]", key) or key in NOISE:
         return None
