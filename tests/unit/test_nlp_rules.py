@@ -34,6 +34,10 @@ from worker.nlp.text import fold
     ("un projet de 45 M$ US", 45_000_000, "USD"),
     ("un budget de 120 MDT", 120_000_000, "TND"),
     ("la ville de Genève a voté 12 millions de francs", 12_000_000, "CHF"),
+    ("une hausse de 15 centimes d'euro par litre", 0.15, "EUR"),
+    ("à Genève, le litre a pris cinq centimes", 0.05, "CHF"),
+    ("un budget de 12 milliards de dinars, a annoncé Alger", 12_000_000_000, "DZD"),
+    ("7,2 milliards de dinars de recettes à Tunis", 7_200_000_000, "TND"),
 ])
 def test_money_is_normalised(text, value, currency):
     (amount,) = find_money(text)

@@ -69,6 +69,8 @@ SWISS = re.compile(r"\b(?:Suisse|suisses?|helvétiques?|Genève|Zurich|Lausanne|
 BELGIAN = re.compile(r"\b(?:Belgique|belges?|Wallonie|wallon(?:ne)?s?|Flandres?|Liège|"
                      r"Charleroi|Namur|Anvers)\b")
 FRENCH = re.compile(r"\b(?:France|français(?:e|es)?|Paris)\b")
+ALGERIAN = re.compile(r"\b(?:Algérie|algérien(?:ne)?s?|Alger|Oran|Constantine)\b")
+TUNISIAN = re.compile(r"\b(?:Tunisie|tunisien(?:ne)?s?|Tunis|Sfax|Sousse)\b")
 # "dollars" alone: the dollar of the one dollar country the article is about, else USD.
 DOLLAR_COUNTRIES = {
     "CAD": re.compile(r"\b(?:Canada|canadien(?:ne)?s?|Québec|québécois|Ontario|Ottawa|"
@@ -167,9 +169,35 @@ def find_money(text: str) -> list[Amount]:
                 value, start = -value, sign.start()
             found.append(Amount(start, m.end(), text[start:m.end()], value, currency, "money"))
             taken.append((start, m.end()))
+    found += _cents(text, taken)
     found += _inherited(text, found, taken)
     found += _range_starts(text, found)
     return sorted(found, key=lambda a: a.start)
+
+
+# "15 centimes d'euro", "deux centimes par litre": a hundredth of the euro, or of the
+# Swiss franc in an article about Switzerland.
+CENTS = re.compile(rf"(?:(?P<num>{NUMBER})|(?P<words>{NUMBER_WORDS})){_SP}*centimes?"
+                   rf"(?:{_SP}+(?P<of>d[’']euros?|de{_SP}+francs?))?(?![\w-])", re.I)
+
+
+def _cents(text: str, taken: list[tuple[int, int]]) -> list[Amount]:
+    out = []
+    for m in CENTS.finditer(text):
+        value = _number(m)
+        if value is None or any(m.start() < e and s < m.end() for s, e in taken):
+            continue
+        of = (m.group("of") or "").lower()
+        swiss = "franc" in of or (not of and SWISS.search(text) and not FRENCH.search(text))
+        out.append(Amount(m.start(), m.end(), m.group(0), round(value / 100, 4),
+                          "CHF" if swiss else "EUR", "money"))
+        taken.append((m.start(), m.end()))
+    return out
+
+
+def _dinar(text: str) -> str:
+    """The Tunisian dinar, unless the article is about Algeria and not Tunisia."""
+    return "DZD" if ALGERIAN.search(text) and not TUNISIAN.search(text) else "TND"
 
 
 def _currency(m: re.Match, text: str) -> str | None:
@@ -188,6 +216,8 @@ def _currency(m: re.Match, text: str) -> str | None:
     currency = CURRENCIES[word]
     if currency == "USD" and word in ("dollar", "dollars", "$"):
         currency = _dollar(text)
+    if word in ("dinar", "dinars"):
+        currency = _dinar(text)
     return currency
 
 
