@@ -513,3 +513,16 @@ def test_a_persons_name_ends_on_a_capital_and_keeps_its_initials_full_stop():
     assert clean("Olivier Poivre d’Arvor", "PER") == ("Olivier Poivre d’Arvor", 0)
     assert clean("Abou Bakr al-Baghdadi", "PER") == ("Abou Bakr al-Baghdadi", 0)
     assert clean("Premier ministre", "PER") is None
+
+
+def test_lowercase_headed_landforms_and_parks_are_places_with_their_noun():
+    assert clean("vallée du Rhône", "LOC") == ("vallée du Rhône", 0)
+    assert clean("parc national des Calanques", "LOC") == ("parc national des Calanques", 0)
+    assert clean("forêt de Fontainebleau", "LOC") == ("forêt de Fontainebleau", 0)
+
+
+def test_a_sub_prefecture_is_one_institution():
+    from worker.nlp.entities import find_institutions
+
+    text = "Les vignerons manifestent devant la sous-préfecture de Nyons."
+    assert [name for _, _, name in find_institutions(text)] == ["sous-préfecture de Nyons"]

@@ -35,10 +35,12 @@ PLACE_PREFIX = re.compile(r"^(?:région|département|ville|commune|province)\s+(
 # "bande de Gaza", "mer Noire" (an administrative word is not: "région Occitanie").
 FEATURE_HEADS = {"ile", "iles", "mer", "ocean", "golfe", "baie", "cap", "pointe", "detroit",
                  "lac", "mont", "monts", "massif", "bande", "presqu'ile", "archipel", "canal",
-                 "banc", "col"}
+                 "banc", "col", "vallee", "foret", "plaine", "plateau", "desert", "delta",
+                 "estuaire", "gorges", "glacier", "volcan", "parc"}
 FEATURE_BEFORE = re.compile(
     r"\b(?:[îi]les?|mer|océan|golfe|baie|cap|pointe|détroit|lac|monts?|massif|bande|"
-    r"presqu[’']île|archipel|canal|banc|col)\s+"
+    r"presqu[’']île|archipel|canal|banc|col|vallée|forêt|plaine|plateau|désert|delta|"
+    r"estuaire|gorges|glacier|volcan|parc\s+(?:national|naturel(?:\s+régional)?))\s+"
     r"(?:de\s+la\s+|de\s+l[’']|de\s+|d[’']|du\s+|des\s+)?$", re.I)
 # A lower-case first word is only part of a name for institutions: "ministère de l'Économie".
 INSTITUTION_HEADS = {
@@ -46,7 +48,7 @@ INSTITUTION_HEADS = {
     "conseil", "parquet", "prefecture", "federation", "chambre", "haute", "banque", "caisse",
     "commission", "office", "autorite", "fondation", "syndicat", "parti", "groupe", "stade",
     "olympique", "forces", "assurance", "sante", "comite", "direction", "secretariat",
-    "theatre", "opera", "chu", "communaute", "region", "cpas", "bourse",
+    "theatre", "opera", "chu", "communaute", "region", "cpas", "bourse", "sous-prefecture",
 }
 # Heads of bodies that another body holds: "Conseil de sécurité des Nations unies".
 BODY_HEADS = INSTITUTION_HEADS | {"assemblee", "haut-commissariat", "programme", "bureau",
@@ -705,10 +707,10 @@ _HEAD = (r"(?:[Mm]inistère|"
          r"[Tt]ribunal(?:\s+(?:correctionnel|administratif|judiciaire|de commerce))?|"
          r"[Cc]our\s+d[’']appel|[Mm]usée|[Cc]entre\s+hospitalier(?:\s+universitaire)?|"
          r"[Aa]gence\s+de\s+l[’']eau|[Aa]gence|[Ii]nstitut|[Uu]niversité|"
-         r"[Cc]onseil\s+(?:régional|départemental|municipal)|[Pp]réfecture|"
+         r"[Cc]onseil\s+(?:régional|départemental|municipal)|(?:[Ss]ous-)?[Pp]réfecture|"
          r"[Cc]our\s+d[’']assises|[Pp]arquet|[Cc]ommission|[Cc]omité|CHU|[Tt]héâtre|"
          r"[Cc]ommunauté\s+(?:d[’']agglomération|de\s+communes))")
-INSTITUTION = re.compile(rf"\b{_HEAD}(?:\s+{_ADJ}){{0,3}}(?:{_LINK}{_CAP}(?:\s+{_ADJ})*)+")
+INSTITUTION = re.compile(rf"(?<![\w-]){_HEAD}(?:\s+{_ADJ}){{0,3}}(?:{_LINK}{_CAP}(?:\s+{_ADJ})*)+")
 
 
 # People who belong to a body, then the body by its acronym: "les policiers du RAID",
