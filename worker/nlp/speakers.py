@@ -460,7 +460,28 @@ def attribute(text: str, spans: list[QuoteSpan], entities: list[CanonicalEntity]
         if DEBUG:
             print(f"SPK {found.how if found else '-':9} {who.name if who else None!s:20} "
                   f"{span.text[:50]!r}")
-    return subheading_speakers(text, spans, speakers)
+    return subheading_speakers(text, spans, _continued_backwards(text, spans, speakers))
+
+
+# "« … », a-t-elle ajouté", "poursuit-il", "conclut X": the speaker said something just
+# before.
+GOES_ON = re.compile(r"[\s»”\"]*,?\s*(?:(?:a|avait)(?:-t-(?:il|elle))?\s+|[\w-]*\s+)?"
+                     r"(?:ajout|poursui|continu|renchéri|enchaîn|complét|conclu)", re.I)
+
+
+def _continued_backwards(text: str, spans: list[QuoteSpan],
+                         speakers: list[CanonicalEntity | None]) -> list[CanonicalEntity | None]:
+    """A quotation with no speaker, right before one whose verb says its speaker goes on
+    ("« Nous ne voterons pas ce budget. » « Il n'y a rien », a-t-elle ajouté"), is that
+    speaker's too: nothing but the marks and blank stands between them."""
+    out = list(speakers)
+    for i in range(len(spans) - 1, 0, -1):
+        prev, span = spans[i - 1], spans[i]
+        if out[i] is not None and out[i - 1] is None \
+                and re.fullmatch(r"[\s«»“”\".,!?…]*", text[prev.end:span.start]) \
+                and GOES_ON.match(text, span.end):
+            out[i - 1] = out[i]
+    return out
 
 
 def person_genders(text: str, entities: list[CanonicalEntity],
