@@ -116,9 +116,11 @@ def says(token: Token, forms=None) -> bool:
     found = lemmas(word, forms)
     if found & SPEECH_LEMMAS:
         return True
+    phrases = found & PHRASES.keys()
+    if not phrases:  # most words: no need to read the words after
+        return False
     following = " ".join(t.text.lower() for t in token.doc[token.i + 1:token.i + 3])
-    return any(following.startswith(rest) for verb in found & PHRASES.keys()
-               for rest in PHRASES[verb])
+    return any(following.startswith(rest) for verb in phrases for rest in PHRASES[verb])
 
 
 def _speech_verbs(clause: Clause, forms) -> list[tuple[Token, str]]:
@@ -126,21 +128,23 @@ def _speech_verbs(clause: Clause, forms) -> list[tuple[Token, str]]:
     right after the closing mark ("», estime X"), a verb that governs the quotation or
     stands as its incise, a verb of saying whose clause holds it."""
     verbs: list[tuple[Token, str]] = []
-    quote_root = [t for t in clause.doc if clause.in_quote(t)]
+    # Asked of every token: read once. A token outside the quotation governs it when one
+    # of the quotation's words hangs on it.
+    quoted = {t.i for t in clause.doc if clause.in_quote(t)}
+    governing = {t.head.i for t in clause.doc if t.i in quoted and not t.is_punct
+                 and t.dep_ in GOVERNS and t.head.i not in quoted}
     # "X a été clair : « … »": a colon introduces what the clause's subject says.
     colon = clause.doc.text[:clause.quote[0]].rstrip().endswith(":")
     for tok in clause.doc:
-        if clause.in_quote(tok) or tok.is_punct:
+        if tok.i in quoted or tok.is_punct:
             continue
-        governs = any(clause.in_quote(c) and not c.is_punct and c.dep_ in GOVERNS
-                      for c in tok.children)
-        attached = clause.in_quote(tok.head) and tok.dep_ in ATTACHED and tok.head is not tok
+        governs = tok.i in governing
+        attached = tok.head.i in quoted and tok.dep_ in ATTACHED and tok.head is not tok
         speech = says(tok, forms) and not _passive(tok)
-        inverted_pronoun = any(re.fullmatch(r"-(?:t-)?(?:il|elle)", t.text.lower())
-                               for t in clause.doc[tok.i + 1:tok.i + 3])
-        if _incise_position(tok, clause) and (speech or governs or attached or inverted_pronoun):
+        if _incise_position(tok, clause) and (
+                speech or governs or attached or _inverted_pronoun_after(tok)):
             verbs.append((tok, "incise"))
-        elif speech and (governs or attached or any(q in quote_root for q in tok.subtree)):
+        elif speech and (governs or attached or any(q.i in quoted for q in tok.subtree)):
             verbs.append((tok, "governs"))
         elif governs or attached:
             up = next((a for a in list(tok.ancestors)[:2]
@@ -154,6 +158,12 @@ def _speech_verbs(clause: Clause, forms) -> list[tuple[Token, str]]:
                 verbs.append((tok, "governs"))
     quote_at = clause.quote[0]
     return sorted(verbs, key=lambda v: abs(v[0].idx - quote_at))
+
+
+def _inverted_pronoun_after(tok: Token) -> bool:
+    """"a-t-il", "estime-t-elle": the inverted pronoun in the next two tokens."""
+    return any(re.fullmatch(r"-(?:t-)?(?:il|elle)", t.text.lower())
+               for t in tok.doc[tok.i + 1:tok.i + 3])
 
 
 def _incise_position(tok: Token, clause: Clause) -> bool:
