@@ -390,20 +390,21 @@ def _initials(key: str) -> str:
     return "".join(t[0] for t in re.split(r"[\s-]+", key) if t)
 
 
-def _full_form(key: str, groups: dict[str, _Group]) -> str | None:
+def _full_form(key: str, groups: dict[str, _Group],
+               persons: list[tuple[str, list[str]]]) -> str | None:
     """The one longer person name containing this short form ('Blinken', 'Oliver'), if unique;
-    or whose initials it is ('DSK' for Dominique Strauss-Kahn)."""
+    or whose initials it is ('DSK' for Dominique Strauss-Kahn). `persons`: the keys of the
+    person groups with their words, read once per article."""
     tokens = key.split()
     candidates = set()
     if len(tokens) == 1 and 2 <= len(key) <= 4 and any(
             f.isupper() for f in groups[key].forms):
-        candidates = {k for k, g in groups.items() if g.label == "PER" and k != key
-                      and len(k.split()) > 1 and _initials(k) == key}
+        candidates = {k for k, words in persons if k != key
+                      and len(words) > 1 and _initials(k) == key}
         if len(candidates) == 1:
             return candidates.pop()
-    for other_key, other in groups.items():
-        other_tokens = other_key.split()
-        if other.label != "PER" or len(other_tokens) <= len(tokens):
+    for other_key, other_tokens in persons:
+        if len(other_tokens) <= len(tokens):
             continue
         n = len(tokens)
         # A surname, or a first name used alone further down the article.
@@ -666,8 +667,9 @@ def canonicalize_mentions(mentions: list[RawMention], text: str,
     short_forms = _org_short_forms(groups, lexicon, sports)
     spellings = _first_spellings(groups)
     merged: dict[str, list[_Group]] = defaultdict(list)
+    persons = [(k, k.split()) for k, g in groups.items() if g.label == "PER"]
     for key, group in groups.items():
-        target = _full_form(key, groups) or short_forms.get(key) or spellings.get(key)
+        target = _full_form(key, groups, persons) or short_forms.get(key) or spellings.get(key)
         if target and group.label != "PER" and len(key.split()) > 1:
             target = None  # a multi-word place or body is not a person's surname
         if target and groups[target].label == "PER" and any(
