@@ -85,10 +85,8 @@ def _model_mentions(texts: list[str], model: str, ner: str, batch_size: int
                 start, end = offset + ent.start_char, offset + ent.end_char
                 found[i].append(RawMention(ent.label_, texts[i][start:end], start, end,
                                            ent.sent.text.strip()))
-        for tok in doc:
-            gender = tok.morph.get("Gender")
-            if gender and tok.text[:1].isupper():
-                genders[i][offset + tok.idx] = gender[0]
+    # The pipeline runs without its morphologizer (model.NOT_NEEDED, for speed), so it
+    # gives no genders: speakers.person_genders reads them from the words before a name.
     return found, genders
 
 
