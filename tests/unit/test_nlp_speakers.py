@@ -310,3 +310,14 @@ def test_a_speaker_who_goes_on_said_the_quotation_just_before():
     # a speaker named anew does not take the quotation before
     other = text.replace("a-t-elle ajouté", "a dit Paul Roux")
     assert _speaker(other, "Nous ne voterons") is None
+
+
+def test_the_interviewee_is_who_the_article_names_not_whom_the_answers_name():
+    text = ("Claire Moreau vient d'être élue à la tête du syndicat.\n\n"
+            "Une surprise ?\n\n"
+            "« Non. Le travail de terrain a payé, et les adhérents l'ont vu. »\n\n"
+            "Et Paul Girard ?\n\n"
+            "« Paul Girard a fait son temps. Je respecte Paul Girard, mais il faut avancer. »\n\n"
+            "Vos priorités ?\n\n"
+            "« Les salaires d'abord, puis les conditions de travail dans les ateliers. »")
+    assert _speaker(text, "Les salaires") == "Claire Moreau"

@@ -415,17 +415,20 @@ def _attribution_only(text: str, prev: QuoteSpan, gap: str, span: QuoteSpan) -> 
 
 def _interviewee(ctx: Context, spans: list[QuoteSpan]) -> CanonicalEntity | None:
     """In a question-and-answer article (answers in guillemets, questions ending in '?'),
-    the person the article names most."""
+    the person the article names most outside the answers (whom the answers name is
+    talked about), the first named of those named as often: the introduction names
+    whom the article interviews."""
     paras = [p.strip(SPACES) for p in ctx.text.split("\n") if p.strip(SPACES)]
     answers = sum(1 for p in paras if p[:1] in "«“\"" and p.rstrip(". ")[-1:] in "»”\"")
     questions = sum(1 for p in paras if p[:1] not in "«“\"" and p.endswith(("?", "…")))
     if answers < 3 or questions < 2:
         return None
-    counts = Counter(e.key for _, _, e in ctx.mentions if e.label == "PER")
+    outside = [e for s, _, e in ctx.mentions if e.label == "PER" and not ctx._inside_quote(s)]
+    counts = Counter(e.key for e in outside)
     if not counts:
         return None
-    key, _ = counts.most_common(1)[0]
-    return next(e for _, _, e in ctx.mentions if e.key == key)
+    most = max(counts.values())
+    return next(e for e in outside if counts[e.key] == most)  # mentions are in text order
 
 
 def attribute(text: str, spans: list[QuoteSpan], entities: list[CanonicalEntity],
