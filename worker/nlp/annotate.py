@@ -70,15 +70,16 @@ def chunks(text: str, limit: int = CHUNK_CHARS) -> list[tuple[int, str]]:
 
 
 def _model_mentions(texts: list[str], model: str, ner: str, batch_size: int
-                    ) -> tuple[list[list[RawMention]], list[dict[int, str]]]:
-    """The model's mentions per text, and the gender of capitalised words by offset."""
+                    ) -> list[list[RawMention]]:
+    """The model's mentions per text. (The pipeline runs without its morphologizer,
+    model.NOT_NEEDED, for speed: speakers.person_genders reads genders from the words
+    before a name.)"""
     nlp = load_model(model, ner)
     lexicon = load_lexicon(model)
     common = lexicon.is_common if lexicon else (lambda word: False)
     pieces = [(i, offset, soften_shouted_names(piece, common)) for i, text in enumerate(texts)
               for offset, piece in chunks(text)]
     found: list[list[RawMention]] = [[] for _ in texts]
-    genders: list[dict[int, str]] = [{} for _ in texts]
     docs = nlp.pipe((p for _, _, p in pieces), batch_size=batch_size)
     for (i, offset, _), doc in zip(pieces, docs, strict=True):
         for ent in doc.ents:
@@ -86,14 +87,12 @@ def _model_mentions(texts: list[str], model: str, ner: str, batch_size: int
                 start, end = offset + ent.start_char, offset + ent.end_char
                 found[i].append(RawMention(ent.label_, texts[i][start:end], start, end,
                                            ent.sent.text.strip()))
-    # The pipeline runs without its morphologizer (model.NOT_NEEDED, for speed), so it
-    # gives no genders: speakers.person_genders reads them from the words before a name.
-    return found, genders
+    return found
 
 
 def _quotes(text: str, spans: list[QuoteSpan], clauses: list[Clause | None],
-            entities: list[CanonicalEntity], morph: dict[int, str], model: str) -> list[Quote]:
-    genders = person_genders(text, entities, morph)
+            entities: list[CanonicalEntity], model: str) -> list[Quote]:
+    genders = person_genders(text, entities)
     lexicon = load_lexicon(model)
     parsed = speech.reader(clauses, lexicon.forms if lexicon else None)
     quotes: list[Quote] = []
@@ -112,15 +111,15 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
     `ner` chooses the NER weights (see model.load_model).
     """
     published = published or [None] * len(texts)
-    raw, morphs = _model_mentions(texts, model, ner, batch_size)
+    raw = _model_mentions(texts, model, ner, batch_size)
     spans = [find_quote_spans(text) for text in texts]
     clauses = parse_articles_clauses(list(zip(texts, spans, strict=True)), model)
     gazetteer = load_gazetteer()
+    lexicon = load_lexicon(model)
     results = []
-    for text, day, mentions, morph, quote_spans, quote_clauses in zip(
-            texts, published, raw, morphs, spans, clauses, strict=True):
+    for text, day, mentions, quote_spans, quote_clauses in zip(
+            texts, published, raw, spans, clauses, strict=True):
         money = find_money(text)
-        lexicon = load_lexicon(model)
         entities = known_places(canonicalize_mentions(
             stretched_persons(_with_institutions(_without_amounts(mentions, money), text),
                               text, lexicon), text, lexicon), text, gazetteer)
@@ -129,8 +128,7 @@ def annotate(texts: list[str], published: list[date | None] | None = None,
         results.append(Annotations(
             entities=tuple(entities), amounts=tuple(amounts),
             dates=tuple(find_dates(text, day)),
-            quotes=tuple(_quotes(text, quote_spans, quote_clauses, entities, morph,
-                                 model)),
+            quotes=tuple(_quotes(text, quote_spans, quote_clauses, entities, model)),
             places=located.places, countries=located.countries,
             pairs=acronym_pairs(text, entities)))
     return results

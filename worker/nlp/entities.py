@@ -794,7 +794,6 @@ def defined_acronyms(text: str, mentions: list[RawMention]) -> list[RawMention]:
     return found
 
 
-
 # A capitalised word, hyphenated or with an apostrophe, right after a name.
 _NEXT_NAME_WORD = re.compile(r" ([A-ZÉÈÀÂÎÔÛÇ][a-zàâçéèêëîïôûùüÿœ’'-]+)(?![\w’'-])")
 

@@ -487,18 +487,15 @@ def _continued_backwards(text: str, spans: list[QuoteSpan],
     return out
 
 
-def person_genders(text: str, entities: list[CanonicalEntity],
-                   morph: dict[int, str]) -> dict[str, str]:
-    """'Masc' or 'Fem' per person key: the model's morphology of the first name, else a
-    title or determiner just before a mention (Mme, M., la juge)."""
+def person_genders(text: str, entities: list[CanonicalEntity]) -> dict[str, str]:
+    """'Masc' or 'Fem' per person key, from a title or determiner just before a mention
+    (Mme, M., la juge)."""
     genders: dict[str, str] = {}
     for ent in entities:
         if ent.label != "PER":
             continue
         votes: Counter = Counter()
         for m in ent.mentions:
-            if m.start in morph:
-                votes[morph[m.start]] += 2
             before = text[max(0, m.start - 30):m.start]
             if FEMININE_CUES.search(before):
                 votes["Fem"] += 1
