@@ -52,6 +52,21 @@ def test_currencies_and_inherited_currency(text, value, currency):
     assert (find_money(text)[0].value, find_money(text)[0].currency) == (value, currency)
 
 
+@pytest.mark.parametrize("text, currency", [
+    # Canada named once, away from the amount: the article's dollars stay American.
+    ("Le groupe lyonnais, qui a aussi une filiale au Canada, se développe. "
+     "Il a levé 20 millions de dollars auprès de fonds.", "USD"),
+    # A Québec article that names the Americans once keeps its own dollar.
+    ("À Montréal, la Ville de Québec et le gouvernement du Québec s'entendent. "
+     "Un voisin américain suit le dossier. Le projet coûtera 40 millions de dollars.",
+     "CAD"),
+    ("Washington et Ottawa négocient. Les États-Unis exigent 3 milliards de dollars.",
+     "USD"),
+])
+def test_dollars_are_those_of_the_country_the_article_is_about(text, currency):
+    assert find_money(text)[0].currency == currency
+
+
 def test_books_are_not_pounds():
     assert find_money("Elle a écrit 3 livres sur la question.") == []
 

@@ -139,10 +139,28 @@ def _franc(text: str) -> str:
     return "BEF" if BELGIAN.search(text) and not FRENCH.search(text) else "FRF"
 
 
-def _dollar(text: str) -> str:
-    """USD, unless the article is about one other dollar country and not the US."""
-    local = [code for code, pattern in DOLLAR_COUNTRIES.items() if pattern.search(text)]
-    return local[0] if len(local) == 1 and not USA.search(text) else "USD"
+def _dollar(text: str, at: int) -> str:
+    """USD, unless the article is about one other dollar country more than the US.
+
+    A country named once in passing, away from the amount ("une filiale au Canada"),
+    does not make the article's dollars Canadian: it must be named in the amount's
+    sentence or more than once, and more often than the United States.
+    """
+    sentence = _sentence(text, at)
+    us = len(USA.findall(text))
+    local = []
+    for code, pattern in DOLLAR_COUNTRIES.items():
+        named = len(pattern.findall(text))
+        if named > us and (named > 1 or pattern.search(sentence)):
+            local.append(code)
+    return local[0] if len(local) == 1 else "USD"
+
+
+def _sentence(text: str, at: int) -> str:
+    """The sentence around offset `at` (cut at a full stop or a line break)."""
+    start = max(text.rfind(". ", 0, at), text.rfind("\n", 0, at)) + 1
+    ends = [i for i in (text.find(". ", at), text.find("\n", at)) if i >= 0]
+    return text[start:min(ends) if ends else len(text)]
 
 
 def find_money(text: str) -> list[Amount]:
@@ -217,7 +235,7 @@ def _currency(m: re.Match, text: str) -> str | None:
         return _franc(text)
     currency = CURRENCIES[word]
     if currency == "USD" and word in ("dollar", "dollars", "$"):
-        currency = _dollar(text)
+        currency = _dollar(text, m.start())
     if word in ("dinar", "dinars"):
         currency = _dinar(text)
     return currency
