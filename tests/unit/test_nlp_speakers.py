@@ -206,6 +206,11 @@ PARSED_SPEAKERS = [
     ("Le Syndicat national des taxis (SNT) appelle à manifester jeudi. « Le dialogue est "
      "rompu », a regretté son secrétaire général, Karim Benali.", "Le dialogue est rompu",
      "Karim Benali"),
+    # a place that is the whole subject speaks for its government
+    ("Le Kremlin a réagi jeudi soir : « Nous ne laisserons pas cette provocation sans "
+     "réponse. »", "Nous ne laisserons", "Kremlin"),
+    ("« Nous ne laisserons pas cette provocation sans réponse », a prévenu Moscou.",
+     "Nous ne laisserons", "Moscou"),
 ]
 
 # No one named speaks: no speaker rather than a guess.
@@ -244,6 +249,11 @@ UNATTRIBUTED = [
     # a role the article ties to no name: not the body named in the sentence before
     ("La Fédération nationale des taxis appelle à manifester jeudi. « Le dialogue est "
      "rompu avec le ministère », a regretté son secrétaire général.", "Le dialogue est"),
+    # a place inside a longer subject does not speak: its inhabitant does
+    ("« Nous ne laisserons pas cette provocation sans réponse », a prévenu un habitant "
+     "de Kiev.", "Nous ne laisserons"),
+    ("Un habitant de Gaza a déclaré : « Nous ne laisserons pas cette provocation sans "
+     "réponse. »", "Nous ne laisserons"),
     # an unnamed person speaks
     ("« On ne nous a rien dit avant la fermeture de l’usine », regrette une salariée.",
      "On ne nous a rien"),

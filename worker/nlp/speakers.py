@@ -97,6 +97,10 @@ class Context:
         self.text = text
         self.mentions = sorted(((m.start, m.end, e) for e in entities for m in e.mentions
                                 if e.label in ("PER", "ORG")), key=lambda x: x[0])
+        # Places are speakers only as the whole subject of a speech verb in the parse
+        # ("Moscou a dénoncé", "la Maison-Blanche a réagi"): see speech._place_subject.
+        self.places = [(m.start, m.end, e) for e in entities for m in e.mentions
+                       if e.label == "LOC"]
         self.genders = genders
         self.roles = _roles(text, entities)
         self.quoted: list[tuple[int, int]] = []  # spans of quotations: not antecedents

@@ -236,7 +236,8 @@ def _words_after(ctx: Context, clause: Clause, verb: Token) -> Speaker | None:
     if not words:
         return None
     last = max(words, key=lambda t: t.i)
-    found = subject_in(ctx, clause.offset(words[0]), clause.offset(last) + len(last))
+    lo, hi = clause.offset(words[0]), clause.offset(last) + len(last)
+    found = subject_in(ctx, lo, hi) or _place_subject(ctx, lo, hi)
     if (found is None or found.entity is None) and _determined(words[0]):
         # "», a regretté son secrétaire général, Noureddine Taboubi": the role's name
         # stands in apposition after the comma.
@@ -379,13 +380,28 @@ def _who(ctx: Context, clause: Clause, tok: Token, span: QuoteSpan) -> Speaker |
     lo, hi = _region(tok, clause)
     found = subject_in(ctx, lo, hi)
     if found is None:
-        return None
+        return _place_subject(ctx, lo, hi)
     if found.how == "role" and found.entity is not None and any(
             lo - 3 <= m.end <= lo for m in found.entity.mentions):
         # "…de sa fille Sharone, l'octogénaire décrit": the rules read the role as
         # Sharone's apposition, the parse as the subject of its own verb: someone else.
         return Speaker(None, VETO)
     return Speaker(found.entity, f"parse-{found.how}")
+
+
+# What may stand before a place that is a whole subject: "la Maison-Blanche", "le Kremlin".
+ARTICLE = re.compile(r"^(?:(?:le|la|les|l[’'])\s*)?$", re.I)
+
+
+def _place_subject(ctx: Context, lo: int, hi: int) -> Speaker | None:
+    """A place that is the whole subject of a speech verb speaks for its government
+    ("Moscou a dénoncé", "le Kremlin a déclaré : « … »"); a place inside a longer
+    subject ("un habitant de Gaza") is not who speaks."""
+    for start, end, place in ctx.places:
+        if lo <= start and end <= hi and ARTICLE.match(ctx.text[lo:start]) \
+                and not ctx.text[end:hi].strip():
+            return Speaker(place, "parse-place")
+    return None
 
 
 def from_parse(ctx: Context, span: QuoteSpan, clause: Clause | None,
