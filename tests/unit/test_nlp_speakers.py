@@ -7,6 +7,7 @@ import pytest
 from worker.nlp import annotate
 from worker.nlp.money import find_money
 from worker.nlp.quotes import find_quote_spans
+from worker.nlp.speakers import person_genders
 
 
 def test_curly_and_straight_quotes_are_found():
@@ -346,3 +347,25 @@ def test_the_interviewee_is_who_the_article_names_not_whom_the_answers_name():
             "Vos priorités ?\n\n"
             "« Les salaires d'abord, puis les conditions de travail dans les ateliers. »")
     assert _speaker(text, "Les salaires") == "Claire Moreau"
+
+
+@pytest.mark.parametrize("text, gender", [
+    ("Claude Marin, épouse du maire, a longtemps travaillé avec Dominique Roche. "
+     "« Nous avons tout perdu en une nuit », a-t-elle confié.", "Fem"),
+    ("Camille Roux, directrice du centre, est partie.", "Fem"),
+    ("Dominique Roche, l'instituteur du village, est parti.", "Masc"),
+    ("Claude Marin, première victime du virus, est rentré.", None),  # an ordinal agrees
+    ("Claude Marin, hier soir, est rentré.", None),
+])
+def test_a_noun_in_apposition_after_a_name_gives_its_gender(text, gender):
+    (ann,) = annotate([text])
+    first = min(ann.entities, key=lambda e: e.mentions[0].start)
+    assert person_genders(text, ann.entities).get(first.key) == gender
+
+
+def test_she_is_the_woman_named_by_her_apposition_not_the_nearer_unknown():
+    text = ("On attendait beaucoup de Claude Marin, épouse de Dominique Roche, deuxième lors "
+            "de la dernière Transjurassienne. Las, après 30 kilomètres, elle abandonnait. "
+            "« Grosse déception pour cette course annoncée mythique », expliquait-elle.")
+    (ann,) = annotate([text])
+    assert [q.speaker for q in ann.quotes] == ["Claude Marin"]

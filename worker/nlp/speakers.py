@@ -66,6 +66,18 @@ HYPERNYMS = {
 }
 FEMININE_CUES = re.compile(r"(?:^|\s)(?:Mme|Madame|Mlle|la|une)\s*$")
 MASCULINE_CUES = re.compile(r"(?:^|\s)(?:M\.|Monsieur|le|un)\s*$")
+# A noun in apposition right after a name says the person's gender: "Janick Delva, femme
+# de Pierre Eyen", "X, directrice de l'école", "X, comédien". Kinship words, and the
+# endings French gives only to feminine (or only to masculine) nouns of persons; not the
+# ordinals, which agree with the noun after them ("X, première victime").
+FEMININE_APPOSITION = re.compile(
+    r"^,\s*(?!premi|derni)(?:la\s+|une\s+|l[’'](?=\w+(?:trice|euse|ière|ienne|esse)\b))?"
+    r"(?:femme|épouse|mère|fille|sœur|veuve|compagne|grand-mère|petite-fille|"
+    r"\w{2,}(?:trice|euse|ière|ienne|esse))\b")
+MASCULINE_APPOSITION = re.compile(
+    r"^,\s*(?!premi|derni)(?:le\s+|un\s+|l[’'](?=\w+(?:teur|ien|ier)\b))?"
+    r"(?:mari|époux|père|fils|frère|veuf|compagnon|grand-père|petit-fils|"
+    r"\w{3,}(?:teur|ien|ier))\b")
 PRONOUN = re.compile(r"-t-(?P<a>il|elle|on)|-(?P<b>il|elle|on)\b|\b(?P<c>lui|elle)\b", re.I)
 BEFORE_CUE = re.compile(
     rf"(?:^|[.!?]{_S}+|\n)(?:(?:Mais|Et|Or){_S}+)?(?:[Ss]elon|[Dd][’']après|[Pp]our|"
@@ -493,7 +505,7 @@ def _continued_backwards(text: str, spans: list[QuoteSpan],
 
 def person_genders(text: str, entities: list[CanonicalEntity]) -> dict[str, str]:
     """'Masc' or 'Fem' per person key, from a title or determiner just before a mention
-    (Mme, M., la juge)."""
+    (Mme, M., la juge) or a noun in apposition just after it ("X, directrice de")."""
     genders: dict[str, str] = {}
     for ent in entities:
         if ent.label != "PER":
@@ -501,9 +513,10 @@ def person_genders(text: str, entities: list[CanonicalEntity]) -> dict[str, str]
         votes: Counter = Counter()
         for m in ent.mentions:
             before = text[max(0, m.start - 30):m.start]
-            if FEMININE_CUES.search(before):
+            after = text[m.end:m.end + 40]
+            if FEMININE_CUES.search(before) or FEMININE_APPOSITION.match(after):
                 votes["Fem"] += 1
-            elif MASCULINE_CUES.search(before):
+            elif MASCULINE_CUES.search(before) or MASCULINE_APPOSITION.match(after):
                 votes["Masc"] += 1
         if votes:
             top = votes.most_common(2)
