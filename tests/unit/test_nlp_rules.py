@@ -551,3 +551,18 @@ def test_an_acronym_the_model_alone_read_as_a_place_defines_nothing():
              RawMention("LOC", "RCTA", acronym, acronym + 4, "")]
     # the place inside the name and the acronym's own guess say nothing of what it is
     assert defined_acronyms(text, model) == []
+
+
+@pytest.mark.parametrize("text, name, label", [
+    # a first name alone the model could not place, with what she does in apposition
+    ("« On recommence samedi », lance Rose, animatrice sur une radio locale.", "Rose", "PER"),
+    ("Le reportage est signé Lucien, journaliste indépendant.", "Lucien", "PER"),
+    # a device or an acronym in apposition is no person's
+    ("La carte offre un port DVI, adaptateur compris.", "DVI", "MISC"),
+    ("La carte offre un port Thunder, adaptateur compris.", "Thunder", "MISC"),
+])
+def test_a_first_name_alone_is_a_persons_with_a_noun_of_what_they_do(text, name, label):
+    start = text.index(name)
+    mentions = [RawMention("MISC", name, start, start + len(name), text)]
+    (entity,) = canonicalize_mentions(mentions, text)
+    assert (entity.name, entity.label) == (name, label)

@@ -602,11 +602,26 @@ def _titled_before(before: str) -> bool:
     return False
 
 
+# A noun for what a person does, by endings French gives such nouns and rarely a thing's:
+# "animatrice", "journaliste", "comédien", "infirmière" (not "-teur", "-euse", "-ier":
+# "adaptateur", "tondeuse", "fichier"; not the ordinals "première", "dernière").
+AGENT_NOUN = re.compile(r"(?!premi|derni)\w{3,}(?:trice|iste|ienne|ien|ière)")
+
+
 def _persons_by_title(groups: dict[str, _Group], text: str, lexicon) -> None:
     """'Pouria Amirshahi, député socialiste', 'le ministre Jean Dupont': a two- or three-word
-    name next to a person's title is a person's, whatever label the model gave it."""
+    name next to a person's title is a person's, whatever label the model gave it. A
+    first name alone the model could not place (MISC) is a person's when a noun for what
+    a person does stands in apposition: "Julie, animatrice sur NRJ"."""
     for g in groups.values():
         words = g.name.split()
+        if len(words) == 1 and g.label == "MISC" and words[0].istitle():
+            # First names are often common words too ("Julie", "Rose"): a capital away
+            # from a sentence's start is the evidence instead of the lexicon.
+            if any(_agent_after(text, m.end) and not capitalised_by_position(text, m.start)
+                   for m in g.mentions):
+                g.labels["PER"] += sum(g.labels.values()) + 1
+            continue
         if g.label == "PER" or not 2 <= len(words) <= 3 or not all(w[:1].isupper() for w in words) \
                 or (lexicon is not None and lexicon.is_common(words[0])):
             continue
@@ -616,6 +631,12 @@ def _persons_by_title(groups: dict[str, _Group], text: str, lexicon) -> None:
                     text[max(0, m.start - 50):m.start]):
                 g.labels["PER"] += sum(g.labels.values()) + 1
                 break
+
+
+def _agent_after(text: str, end: int) -> bool:
+    after = TITLE_AFTER.match(text[end:end + 40])
+    return bool(after) and (fold(after.group("title")) in TITLE_HEADS
+                            or AGENT_NOUN.fullmatch(after.group("title").lower()) is not None)
 
 
 def _persons_by_surname(groups: dict[str, _Group], lexicon) -> None:
