@@ -207,6 +207,12 @@ PARSED_SPEAKERS = [
     ("Le Syndicat national des taxis (SNT) appelle à manifester jeudi. « Le dialogue est "
      "rompu », a regretté son secrétaire général, Karim Benali.", "Le dialogue est rompu",
      "Karim Benali"),
+    # the office's holder named beside it by a comma, which the parse leaves out
+    ("Marc Lenoir, le maire de la commune, a reçu les familles. « Nous ferons tout pour "
+     "les reloger rapidement », a-t-il assuré.", "Nous ferons tout", "Marc Lenoir"),
+    # an inanimate subject before: "il" is the last man named
+    ("Jean Dupont dirige l'usine depuis 2010. Le site emploie 300 personnes. « Nous allons "
+     "embaucher cinquante ouvriers cette année », explique-t-il.", "Nous allons", "Jean Dupont"),
     # a place that is the whole subject speaks for its government
     ("Le Kremlin a réagi jeudi soir : « Nous ne laisserons pas cette provocation sans "
      "réponse. »", "Nous ne laisserons", "Kremlin"),
@@ -255,6 +261,14 @@ UNATTRIBUTED = [
      "de Kiev.", "Nous ne laisserons"),
     ("Un habitant de Gaza a déclaré : « Nous ne laisserons pas cette provocation sans "
      "réponse. »", "Nous ne laisserons"),
+    # "il" is the office-holder the sentence before names by office only, not the name
+    # that completes a noun before it, nor the last man named
+    ("Après le discours de combat de Martine Aubry, le Premier ministre a défendu sa "
+     "méthode de gouvernement. « J’assume le choix de la négociation sociale », dit-il.",
+     "J’assume le choix"),
+    ("Le tableau appartenait à un industriel suisse, Ernst Baumgartner, depuis 1950. Le "
+     "préfet a annoncé mercredi de nouvelles restrictions d’eau. « La nappe phréatique est "
+     "au plus bas depuis vingt ans », a-t-il précisé.", "La nappe phréatique"),
     # an unnamed person speaks
     ("« On ne nous a rien dit avant la fermeture de l’usine », regrette une salariée.",
      "On ne nous a rien"),

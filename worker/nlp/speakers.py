@@ -206,16 +206,28 @@ def _roles(text: str, entities: list[CanonicalEntity]) -> list[tuple[int, str, C
             if re.search(r"\bMe\s*$", before):
                 roles.append((m.start, "avocat", ent))
             after = APPOSITION_AFTER.match(text[m.end:m.end + 60])
-            if after and text[m.end:m.end + 1] == ",":
+            if after and text[m.end:m.end + 1] == "," and not _subject_of_next_verb(
+                    text, m.end + after.end()):
                 roles.append((m.start, fold(after.group("role")), ent))
     return roles
+
+
+# "Après le discours de X, le Premier ministre a défendu …": the noun phrase after the
+# comma is the subject of the next verb, not X's apposition; "X, le maire qui a …" is.
+NEXT_VERB = re.compile(rf"^[^,.;:!?()«»]*?{_S}(?:a|ont|avait|avaient|est|sont|était|sera|"
+                       rf"va|vont|doit|peut|s[’'](?:est|était)|se)(?:{_S}|$)")
+
+
+def _subject_of_next_verb(text: str, end: int) -> bool:
+    segment = NEXT_VERB.match(text[end:end + 80])
+    return bool(segment) and not re.search(r"(?:qui|que|qu[’']|dont|où)", segment.group(0))
 
 
 COMPLEMENT = re.compile(rf"(?:\b(?:de|du|des|à|au|aux|par|avec|contre|sur|chez|vers|dans|"
                         rf"en)|\bd[’']|\bl[’']a|\bles|\bà{_S}+l[’']|\bde{_S}+la){_S}*$", re.I)
 
 
-def _complement(text: str, start: int) -> bool:
+def complement(text: str, start: int) -> bool:
     """A name that completes a noun ("l'avocate de Yassin E.") is not the subject."""
     before = text[max(0, start - 12):start]
     return bool(COMPLEMENT.search(before)) and not re.search(
@@ -233,7 +245,7 @@ def subject_in(ctx: Context, lo: int, hi: int) -> Speaker | None:
     hi = lo + stop.start() if stop else hi
     region = ctx.text[lo:hi]
     # A name inside a quotation is what was said, never who said it.
-    named = [e for s, _, e in ctx.mentions if lo <= s < hi and not _complement(ctx.text, s)
+    named = [e for s, _, e in ctx.mentions if lo <= s < hi and not complement(ctx.text, s)
              and not ROLE_OF.search(ctx.text[lo:s]) and not ctx._inside_quote(s)]
     persons = [e for e in named if e.label == "PER"]
     if persons:
@@ -354,7 +366,7 @@ def _before(ctx: Context, span: QuoteSpan) -> Speaker | None:
         who = ctx.last_person(lo, gender)
         return Speaker(who, "pronoun") if who else None
     named = [e for s, _, e in ctx.mentions if lo <= s < opening
-             and not _complement(ctx.text, s) and not ctx._inside_quote(s)]
+             and not complement(ctx.text, s) and not ctx._inside_quote(s)]
     persons = [e for e in named if e.label == "PER"]
     if persons:
         return Speaker(persons[-1], "before")
@@ -408,7 +420,7 @@ def _adjacent(ctx: Context, prev: QuoteSpan, prev_speaker: CanonicalEntity | Non
     if len(gap) > 260 or ("\n" in gap and not _attribution_only(ctx.text, prev, gap, span)):
         return False
     others = [e for s, _, e in ctx.mentions if prev.end <= s < span.start
-              and e is not prev_speaker and not _complement(ctx.text, s)
+              and e is not prev_speaker and not complement(ctx.text, s)
               and not (e.label == "ORG" and OF_BEFORE.search(ctx.text[max(0, s - 8):s]))]
     if others:
         return False

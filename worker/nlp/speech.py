@@ -22,7 +22,7 @@ from spacy.tokens import Token
 from worker.nlp.entities import CanonicalEntity
 from worker.nlp.parse import Clause
 from worker.nlp.quotes import QuoteSpan
-from worker.nlp.speakers import VETO, Context, Speaker, subject_in
+from worker.nlp.speakers import ROLE_SUBJECT, VETO, Context, Speaker, complement, subject_in
 from worker.nlp.text import fold
 
 # Verbs of saying, thinking aloud and writing (infinitives, accents folded).
@@ -368,8 +368,10 @@ def _who(ctx: Context, clause: Clause, tok: Token, span: QuoteSpan) -> Speaker |
     word = word[2:] if word.startswith("t-") else word
     before = min(span.start, clause.offset(tok))
     if word in PRONOUNS:
-        who = _previous_subject(ctx, clause, span, PRONOUNS[word]) or \
-            ctx.last_person(before, PRONOUNS[word])
+        who = _previous_subject(ctx, clause, span, PRONOUNS[word])
+        if who is UNNAMED_ROLE:
+            return Speaker(None, VETO)
+        who = who or ctx.last_person(before, PRONOUNS[word])
         return Speaker(who, "parse-pronoun") if who else Speaker(None, "parse-pronoun")
     if word in NOBODY:
         return Speaker(None, "parse-nobody")
@@ -431,6 +433,35 @@ def from_parse(ctx: Context, span: QuoteSpan, clause: Clause | None,
     return None
 
 
+# The subject of the sentence before is a role the article does not tie to a name.
+UNNAMED_ROLE = CanonicalEntity(label="PER", name="", key="", aliases=(), mentions=())
+# Offices held by one person, whose holder a later "il"/"elle" stands for.
+OFFICES = {fold(w) for w in (
+    "ministre", "président", "présidente", "maire", "juge", "procureur", "procureure",
+    "avocat", "avocate", "directeur", "directrice", "porte-parole", "chef", "secrétaire",
+    "député", "députée", "sénateur", "sénatrice", "patron", "patronne", "entraîneur",
+    "entraîneuse", "sélectionneur", "commissaire", "préfet", "préfète", "gouverneur",
+    "gouverneure", "ambassadeur", "ambassadrice", "bourgmestre", "échevin", "échevine",
+    "dirigeant", "dirigeante", "capitaine", "général", "colonel", "pdg", "président-directeur",
+    "chancelier", "chancelière", "roi", "reine", "pape", "évêque", "recteur", "rectrice",
+    "doyen", "doyenne", "adjoint", "adjointe", "conseiller", "conseillère", "élu", "élue")}
+
+
+def _named_beside(ctx: Context, lo: int, hi: int) -> bool:
+    """A name set beside the office by a comma ("Marc Lenoir, le maire de la commune,"),
+    which the parse may leave out of the subject: the office is that person's. Not a
+    name completing a noun before it ("le discours de Martine Aubry, le Premier
+    ministre …")."""
+    return any(e.label == "PER" and (0 <= lo - end <= 3 or 0 <= start - hi <= 3)
+               and not complement(ctx.text, start) for start, end, e in ctx.mentions)
+
+
+def _office(subject: str) -> bool:
+    """'le Premier ministre', 'la juge d'instruction': a definite office, no name."""
+    role = ROLE_SUBJECT.match(subject)
+    return bool(role) and any(fold(w) in OFFICES for w in re.split(r"[\s’']+", subject)[:4])
+
+
 def _previous_subject(ctx: Context, clause: Clause, span: QuoteSpan, gender: str
                       ) -> CanonicalEntity | None:
     """"Le maire a balayé ces critiques. « … », a-t-il ajouté": the pronoun stands for
@@ -441,7 +472,13 @@ def _previous_subject(ctx: Context, clause: Clause, span: QuoteSpan, gender: str
     subjects = [c for c in first.root.children if c.dep_ == "nsubj"]
     if not subjects or subjects[0].text.lower() in PRONOUNS or clause.in_quote(first.root):
         return None
-    found = subject_in(ctx, *_region(subjects[0], clause))
+    lo, hi = _region(subjects[0], clause)
+    found = subject_in(ctx, lo, hi)
+    if (found is None or found.entity is None) and _office(ctx.text[lo:hi]) \
+            and not _named_beside(ctx, lo, hi):
+        # "Le Premier ministre a défendu sa méthode. « … », dit-il": the pronoun is that
+        # role's holder, whom the article does not name here; not the last name read.
+        return UNNAMED_ROLE
     if found is None or found.entity is None or found.entity.label != "PER":
         return None
     return found.entity if ctx.genders.get(found.entity.key) in (None, gender) else None
