@@ -383,3 +383,27 @@ def test_she_is_the_woman_named_by_her_apposition_not_the_nearer_unknown():
             "« Grosse déception pour cette course annoncée mythique », expliquait-elle.")
     (ann,) = annotate([text])
     assert [q.speaker for q in ann.quotes] == ["Claude Marin"]
+
+
+@pytest.mark.parametrize("name, gender", [
+    ("Claire Le Floc’h", "Fem"), ("Hélène Dubreuil", "Fem"), ("Marie-Christine Blandin", "Fem"),
+    ("Thomas Haddad", "Masc"), ("François Molins", "Masc"),
+    # names borne by both (here or abroad) and a surname alone say nothing
+    ("Dominique Roche", None), ("Camille Roux", None), ("Jean Dupont", None), ("Martin", None),
+])
+def test_the_usual_gender_of_a_given_name(name, gender):
+    from worker.nlp.given_names import gender_of_given_name
+
+    assert gender_of_given_name(name) == gender
+
+
+@pytest.mark.parametrize("text", [
+    "Le plan de Thomas Haddad a été salué mardi par Claire Martin. « Nous investirons deux "
+    "milliards d'euros d'ici 2030 », a-t-il précisé.",
+    "Le nouveau plan social a été présenté mardi aux salariés par la direction. Thomas "
+    "Haddad dirige le site depuis 2015. Le texte a été salué par Claire Martin. « Nous "
+    "investirons deux milliards d'euros d'ici 2030 », a-t-il précisé.",
+])
+def test_il_is_not_the_nearer_woman_named_by_her_given_name(text):
+    (ann,) = annotate([text])
+    assert [q.speaker for q in ann.quotes] == ["Thomas Haddad"]

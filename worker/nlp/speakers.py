@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from worker.nlp.entities import CanonicalEntity
+from worker.nlp.given_names import gender_of_given_name
 from worker.nlp.layout import is_subheading, opens_paragraph, subheading_speakers
 from worker.nlp.quotes import (
     SENTENCE_END,
@@ -534,4 +535,8 @@ def person_genders(text: str, entities: list[CanonicalEntity]) -> dict[str, str]
             top = votes.most_common(2)
             if len(top) == 1 or top[0][1] > top[1][1]:
                 genders[ent.key] = top[0][0]
+        if ent.key not in genders:  # the text says nothing: what the given name says
+            given = gender_of_given_name(ent.name)
+            if given:
+                genders[ent.key] = given
     return genders
