@@ -269,6 +269,9 @@ UNATTRIBUTED = [
     ("Le tableau appartenait à un industriel suisse, Ernst Baumgartner, depuis 1950. Le "
      "préfet a annoncé mercredi de nouvelles restrictions d’eau. « La nappe phréatique est "
      "au plus bas depuis vingt ans », a-t-il précisé.", "La nappe phréatique"),
+    # a document with no author named: not the body its sentence names as an object
+    ("La déclaration finale promet que la Géorgie pourra rejoindre l’Union européenne « dès "
+     "que les conditions seront réunies », sans donner de date.", "dès que les conditions"),
     # an unnamed person speaks
     ("« On ne nous a rien dit avant la fermeture de l’usine », regrette une salariée.",
      "On ne nous a rien"),
@@ -407,3 +410,11 @@ def test_the_usual_gender_of_a_given_name(name, gender):
 def test_il_is_not_the_nearer_woman_named_by_her_given_name(text):
     (ann,) = annotate([text])
     assert [q.speaker for q in ann.quotes] == ["Thomas Haddad"]
+
+
+def test_il_never_stands_for_a_body_that_spoke_before():
+    text = ("Le communiqué de l’OTAN est tombé mardi. « Nous restons unis », a déclaré l’OTAN. "
+            "Le ministre tchèque de la Défense, lui, a quitté la salle. Le texte n’a pas été "
+            "modifié. « Nous verrons bien », a-t-il ajouté.")
+    (ann,) = annotate([text])
+    assert ann.quotes[-1].speaker != "OTAN"

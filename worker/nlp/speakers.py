@@ -134,7 +134,7 @@ class Context:
         """
         named = [(s, e) for s, _, e in self.mentions
                  if e.label == "PER" and floor <= s < before and not self._inside_quote(s)]
-        named += [(s, e) for s, e in self.spoke if floor <= s < before]
+        named += [(s, e) for s, e in self.spoke if floor <= s < before and e.label == "PER"]
         candidates: list[tuple[int, CanonicalEntity]] = []
         for s, e in sorted(named, key=lambda x: x[0], reverse=True):
             if _unnamed_subject_between(self.text, s, before):

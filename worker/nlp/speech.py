@@ -378,7 +378,9 @@ def _who(ctx: Context, clause: Clause, tok: Token, span: QuoteSpan) -> Speaker |
     if fold(tok.text) in CHANNELS:  # "un communiqué de la préfecture": its author
         named = [subject_in(ctx, *_region(a, clause)) for a in _authors(tok, clause)]
         named = [n for n in named if n and n.entity]
-        return named[0] if named else Speaker(None, "parse-channel")
+        # A channel with no author named ("Le communiqué final promet que Kiev pourra
+        # rejoindre l'OTAN « … »"): whoever wrote it, not a name the sentence holds.
+        return named[0] if named else Speaker(None, VETO)
     lo, hi = _region(tok, clause)
     found = subject_in(ctx, lo, hi)
     if found is None:
