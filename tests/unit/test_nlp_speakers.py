@@ -207,6 +207,12 @@ PARSED_SPEAKERS = [
     ("Le Syndicat national des taxis (SNT) appelle à manifester jeudi. « Le dialogue est "
      "rompu », a regretté son secrétaire général, Karim Benali.", "Le dialogue est rompu",
      "Karim Benali"),
+    # the name beside the role, which the parse hangs on the verb; not the body of the
+    # "selon" in the sentence after
+    ("Le maire a balayé ces critiques.\nLe directeur du festival, Olivier Kessler, s’en est "
+     "félicité : « Le public est revenu, plus jeune que jamais ». Selon le Programme "
+     "alimentaire mondial, qui a suspendu ses opérations, la famine menace.",
+     "Le public est revenu", "Olivier Kessler"),
     # the office's holder named beside it by a comma, which the parse leaves out
     ("Marc Lenoir, le maire de la commune, a reçu les familles. « Nous ferons tout pour "
      "les reloger rapidement », a-t-il assuré.", "Nous ferons tout", "Marc Lenoir"),

@@ -383,6 +383,10 @@ def _who(ctx: Context, clause: Clause, tok: Token, span: QuoteSpan) -> Speaker |
         return named[0] if named else Speaker(None, VETO)
     lo, hi = _region(tok, clause)
     found = subject_in(ctx, lo, hi)
+    if (found is None or found.entity is None) and ROLE_SUBJECT.match(ctx.text[lo:hi]):
+        beside = _named_beside(ctx, lo, hi)
+        if beside is not None:
+            return Speaker(beside, "parse-beside")
     if found is None:
         return _place_subject(ctx, lo, hi)
     if found.how == "role" and found.entity is not None and any(
@@ -449,13 +453,17 @@ OFFICES = {fold(w) for w in (
     "doyen", "doyenne", "adjoint", "adjointe", "conseiller", "conseillère", "élu", "élue")}
 
 
-def _named_beside(ctx: Context, lo: int, hi: int) -> bool:
-    """A name set beside the office by a comma ("Marc Lenoir, le maire de la commune,"),
-    which the parse may leave out of the subject: the office is that person's. Not a
-    name completing a noun before it ("le discours de Martine Aubry, le Premier
-    ministre …")."""
-    return any(e.label == "PER" and (0 <= lo - end <= 3 or 0 <= start - hi <= 3)
-               and not complement(ctx.text, start) for start, end, e in ctx.mentions)
+def _named_beside(ctx: Context, lo: int, hi: int) -> CanonicalEntity | None:
+    """A person's name set beside a role by a comma ("Marc Lenoir, le maire de la
+    commune,", "Le directeur du festival, Olivier Kessler, s'en est félicité"), which the
+    parse may leave out of the subject: the role is that person's. Not a name completing
+    a noun before it ("le discours de Martine Aubry, le Premier ministre …")."""
+    for start, end, e in ctx.mentions:
+        if e.label == "PER" and not complement(ctx.text, start) and (
+                (0 <= lo - end <= 3 and ctx.text[end:lo].strip() == ",")
+                or (0 <= start - hi <= 3 and ctx.text[hi:start].strip() == ",")):
+            return e
+    return None
 
 
 def _office(subject: str) -> bool:
