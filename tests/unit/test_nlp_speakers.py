@@ -275,6 +275,12 @@ UNATTRIBUTED = [
     ("Le tableau appartenait à un industriel suisse, Ernst Baumgartner, depuis 1950. Le "
      "préfet a annoncé mercredi de nouvelles restrictions d’eau. « La nappe phréatique est "
      "au plus bas depuis vingt ans », a-t-il précisé.", "La nappe phréatique"),
+    # "Selon X," opening the next sentence sources that sentence, not the quotation
+    ("Le festival a fermé ses portes dimanche. « Le public est revenu, plus jeune que "
+     "jamais. » Selon le Programme alimentaire mondial, la famine menace.", "Le public est"),
+    ("Le festival a fermé ses portes dimanche. « Le public est revenu, plus jeune que "
+     "jamais ». Selon le Programme alimentaire mondial, qui a suspendu ses opérations, la "
+     "famine menace.", "Le public est"),
     # a document with no author named: not the body its sentence names as an object
     ("La déclaration finale promet que la Géorgie pourra rejoindre l’Union européenne « dès "
      "que les conditions seront réunies », sans donner de date.", "dès que les conditions"),

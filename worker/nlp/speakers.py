@@ -292,7 +292,13 @@ def _after(ctx: Context, span: QuoteSpan) -> Speaker | None:
         who = ctx.last_person(span.start, gender)
         return Speaker(who, "pronoun") if who else Speaker(None, "pronoun")
     stop = SENTENCE_END.search(ctx.text, start)
-    found = subject_in(ctx, start, stop.start() if stop else len(ctx.text))
+    end = stop.start() if stop else len(ctx.text)
+    new_sentence = "." in m.group(0) or span.text.rstrip().endswith((".", "!", "?", "…"))
+    if m.group("selon") and new_sentence and "," in ctx.text[start:end]:
+        # "« … ». Selon le PAM, la famine menace": a new sentence with its own
+        # statement; only a bare "« … ». Selon X." sources the quotation.
+        return None
+    found = subject_in(ctx, start, end)
     return found or Speaker(None, "after")
 
 
