@@ -281,6 +281,17 @@ UNATTRIBUTED = [
     ("Le festival a fermé ses portes dimanche. « Le public est revenu, plus jeune que "
      "jamais ». Selon le Programme alimentaire mondial, qui a suspendu ses opérations, la "
      "famine menace.", "Le public est"),
+    # someone unnamed after an imperfect verb of saying, a place or a day: not the
+    # speaker of the quotation before
+    ("Le député Romain Alibert était présent. « Nous avons besoin de solutions durables », "
+     "a insisté le député Romain Alibert. « C’est long, mais on ne voit pas le temps "
+     "passer », résumait à la sortie une spectatrice venue de Lyon.", "C’est long"),
+    ("Le député Romain Alibert était présent. « Nous avons besoin de solutions durables », "
+     "a insisté le député Romain Alibert. « On est venus de Lyon exprès pour le voir "
+     "gagner », lançait un supporter drapé de bleu-blanc-rouge.", "On est venus"),
+    ("Le ministre Paul Durand a parlé. « On demande encore aux établissements d’assumer "
+     "une mission supplémentaire », déplorait lundi une principale de collège.",
+     "On demande encore"),
     # a document with no author named: not the body its sentence names as an object
     ("La déclaration finale promet que la Géorgie pourra rejoindre l’Union européenne « dès "
      "que les conditions seront réunies », sans donner de date.", "dès que les conditions"),

@@ -247,8 +247,11 @@ def _words_after(ctx: Context, clause: Clause, verb: Token) -> Speaker | None:
             # letton"): not the subject of the sentence before, perhaps the speaker
             # of the quotation before, which the rules of speakers.py judge.
             return Speaker(None, UNRESOLVED)
-    if (found is None or found.entity is None) and inverted and _indefinite(inverted[0]):
-        return Speaker(None, VETO)  # "», résume une admiratrice": someone unnamed
+    if (found is None or found.entity is None) and (
+            (inverted and _indefinite(inverted[0]))
+            or any(t.text.lower() in INDEFINITE for t in words[:3])):
+        # "», résume une admiratrice", "», déplorait lundi une principale": someone unnamed
+        return Speaker(None, VETO)
     return Speaker(found.entity, f"parse-{found.how}") if found else None
 
 
@@ -271,9 +274,22 @@ def _without_addressee(ctx: Context, clause: Clause, words: list[Token],
             o = clause.offset(t)
             return not name[0] <= o < name[1] and any(s <= o < e for s, e, _ in ctx.mentions)
 
-        gone = {t.i for t in phrase.subtree if not other_name(t)}
+        # "», résumait à la sortie une spectatrice": a noun phrase without a preposition
+        # of its own, hung under the phrase, is the inverted subject.
+        kept = {t.i for c in phrase.children if c.i > phrase.i and _bare_noun_phrase(c)
+                for t in c.subtree}
+        gone = {t.i for t in phrase.subtree if not other_name(t) and t.i not in kept}
         out = [t for t in out if t.i not in gone and not name[0] <= clause.offset(t) < name[1]]
     return out
+
+
+def _bare_noun_phrase(tok: Token) -> bool:
+    """A noun opened by a determiner and no preposition ("une spectatrice"). The parser
+    runs without a tagger: the relations say what a word is."""
+    children = list(tok.children)
+    return tok.dep_ in ("nmod", "appos", "nsubj", "obj") \
+        and not any(c.dep_ == "case" for c in children) \
+        and any(c.dep_ == "det" and c.i < tok.i for c in children)
 
 
 # The incise names someone by a role the article does not tie to a name.
@@ -314,9 +330,12 @@ def _apposition(ctx: Context, clause: Clause, last: Token) -> Speaker | None:
     return found
 
 
+INDEFINITE = ("un", "une", "des")
+
+
 def _indefinite(tok: Token) -> bool:
     """A noun phrase opened by "un", "une", "des": no one the article names."""
-    return any(c.dep_ == "det" and c.text.lower() in ("un", "une", "des") and c.i < tok.i
+    return any(c.dep_ == "det" and c.text.lower() in INDEFINITE and c.i < tok.i
                for c in tok.children)
 
 
