@@ -292,6 +292,11 @@ UNATTRIBUTED = [
     ("Le ministre Paul Durand a parlé. « On demande encore aux établissements d’assumer "
      "une mission supplémentaire », déplorait lundi une principale de collège.",
      "On demande encore"),
+    # the incise after the closing mark decides, not a verb of the sentence before
+    ("Le coordinateur humanitaire de l’ONU pour le pays, Tomas Lindqvist, a lancé un appel "
+     "de fonds d’urgence de 1,7 milliard de dollars. « On nous a déjà promis des trains qui "
+     "ne sont jamais arrivés », soupire un habitué de la ligne, rencontré en gare de Rodez.",
+     "On nous a déjà promis"),
     # a document with no author named: not the body its sentence names as an object
     ("La déclaration finale promet que la Géorgie pourra rejoindre l’Union européenne « dès "
      "que les conditions seront réunies », sans donner de date.", "dès que les conditions"),

@@ -156,8 +156,11 @@ def _speech_verbs(clause: Clause, forms) -> list[tuple[Token, str]]:
             elif _has_subject(tok) and any(c.dep_ in ("ccomp", "parataxis") and
                                            clause.in_quote(c) for c in tok.children):
                 verbs.append((tok, "governs"))
+    # The incise right after the closing mark is the quotation's own attribution; a verb
+    # before the quotation may belong to the sentence before ("X a lancé un appel.
+    # « … », soupire un habitué"), however the parse joined them.
     quote_at = clause.quote[0]
-    return sorted(verbs, key=lambda v: abs(v[0].idx - quote_at))
+    return sorted(verbs, key=lambda v: (v[1] != "incise", abs(v[0].idx - quote_at)))
 
 
 def _inverted_pronoun_after(tok: Token) -> bool:
