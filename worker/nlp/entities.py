@@ -228,6 +228,10 @@ def _venue(key: str) -> bool:
                             and DEMONYM_SUFFIX.search(m.group("word")))
 
 
+# An English possessive ending a one-word name: a firm named after its founder.
+POSSESSIVE = re.compile(r"^[\w.-]{2,}[’']s$")
+
+
 def relabel(label: str, key: str, before: str, after: str = "") -> str:
     """Correct the model's label from the name's own words and the noun just before it."""
     words = key.split()
@@ -235,6 +239,8 @@ def relabel(label: str, key: str, before: str, after: str = "") -> str:
         return "ORG"  # CD&V, N-VA: parties and companies, never places
     if _venue(key):
         return "LOC"
+    if label in ("PER", "MISC") and POSSESSIVE.search(key):
+        return "ORG"  # "Christie's", "Moody's", "McDonald's": a house named after its founder
     if label in ("LOC", "MISC", "PER") and (
             words[0] in INSTITUTION_HEADS - {"sante", "haute"} or words[-1] in ORG_TAILS
             or ORG_CUE.search(before) or ORG_AFTER.match(after) or PUBLISHED_IN.search(before)
