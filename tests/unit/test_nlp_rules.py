@@ -569,7 +569,8 @@ def test_a_first_name_alone_is_a_persons_with_a_noun_of_what_they_do(text, name,
 
 
 @pytest.mark.parametrize("name, label", [("Christie’s", "ORG"), ("Moody's", "ORG"),
-                                         ("Sotheby's", "ORG")])
+                                         ("Sotheby's", "ORG"),
+                                         ("DJ's", "PER")])  # an acronym's plural
 def test_a_name_ending_in_an_english_possessive_is_a_firm(name, label):
     text = f"Le tableau a été adjugé jeudi chez {name} pour 2 millions."
     start = text.index(name)

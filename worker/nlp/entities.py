@@ -228,18 +228,20 @@ def _venue(key: str) -> bool:
                             and DEMONYM_SUFFIX.search(m.group("word")))
 
 
-# An English possessive ending a one-word name: a firm named after its founder.
-POSSESSIVE = re.compile(r"^[\w.-]{2,}[’']s$")
+# An English possessive ending a one-word name: a firm named after its founder. Read on
+# the name as written: after an acronym ("DJ's") it is a plural.
+POSSESSIVE = re.compile(r"^[A-ZÉ][\w.-]*[a-zé][\w.-]*[’']s$")
 
 
-def relabel(label: str, key: str, before: str, after: str = "") -> str:
-    """Correct the model's label from the name's own words and the noun just before it."""
+def relabel(label: str, key: str, before: str, after: str = "", written: str = "") -> str:
+    """Correct the model's label from the name's own words and the noun just before it
+    (`written`: the name as printed, when case matters)."""
     words = key.split()
     if PARTY_ACRONYM.fullmatch(key):
         return "ORG"  # CD&V, N-VA: parties and companies, never places
     if _venue(key):
         return "LOC"
-    if label in ("PER", "MISC") and POSSESSIVE.search(key):
+    if label in ("PER", "MISC") and POSSESSIVE.search(written):
         return "ORG"  # "Christie's", "Moody's", "McDonald's": a house named after its founder
     if label in ("LOC", "MISC", "PER") and (
             words[0] in INSTITUTION_HEADS - {"sante", "haute"} or words[-1] in ORG_TAILS
@@ -326,7 +328,7 @@ def _group(mentions: list[RawMention], text: str) -> dict[str, _Group]:
             continue  # "maladie d'Alzheimer", "prix Goncourt": named after, not an entity
         if is_work_title(before, text[m.end:m.end + 30], m.label, m.text):
             continue
-        label = relabel(m.label, key, before, text[m.end:m.end + 40])
+        label = relabel(m.label, key, before, text[m.end:m.end + 40], name)
         if label == "MISC" and OFFICE.match(m.text) and len(name.split()) > 1:
             label = "PER"  # "Premier ministre Bart De Wever": the office's holder
         if re.match(r"\s*[,(]\s*\d{1,3}\s*ans\b", text[m.end:m.end + 12]):
