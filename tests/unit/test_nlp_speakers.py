@@ -219,6 +219,14 @@ PARSED_SPEAKERS = [
     # an inanimate subject before: "il" is the last man named
     ("Jean Dupont dirige l'usine depuis 2010. Le site emploie 300 personnes. « Nous allons "
      "embaucher cinquante ouvriers cette année », explique-t-il.", "Nous allons", "Jean Dupont"),
+    # a quotation's own "selon" after it, not the subject of the sentence before
+    ("Le Parlement européen a adopté mercredi la loi sur la restauration de la nature. "
+     "« Un phénomène d’une intensité exceptionnelle pour un début novembre », selon Claire "
+     "Le Floc’h, prévisionniste à Météo-France.", "Un phénomène", "Claire Le Floc’h"),
+    # the author of a document named in its phrase
+    ("La préfecture de la Gironde suit la crue. « Nous suivons la situation de très près », "
+     "précise le communiqué de la préfecture de la Gironde.", "Nous suivons",
+     "préfecture de la Gironde"),
     # a place that is the whole subject speaks for its government
     ("Le Kremlin a réagi jeudi soir : « Nous ne laisserons pas cette provocation sans "
      "réponse. »", "Nous ne laisserons", "Kremlin"),
@@ -297,6 +305,10 @@ UNATTRIBUTED = [
      "de fonds d’urgence de 1,7 milliard de dollars. « On nous a déjà promis des trains qui "
      "ne sont jamais arrivés », soupire un habitué de la ligne, rencontré en gare de Rodez.",
      "On nous a déjà promis"),
+    # a ruling never speaks, nor does the speaker of the quotation before for it
+    ("L’entraîneur Sean Gallagher a reconnu que son équipe avait « manqué de lucidité dans "
+     "les moments décisifs ». « Aucune contrainte budgétaire ne saurait justifier de tels "
+     "traitements », souligne l'arrêt, rendu à l'unanimité.", "Aucune contrainte"),
     # a document with no author named: not the body its sentence names as an object
     ("La déclaration finale promet que la Géorgie pourra rejoindre l’Union européenne « dès "
      "que les conditions seront réunies », sans donner de date.", "dès que les conditions"),

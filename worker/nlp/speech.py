@@ -21,7 +21,7 @@ from spacy.tokens import Token
 
 from worker.nlp.entities import CanonicalEntity
 from worker.nlp.parse import Clause
-from worker.nlp.quotes import QuoteSpan
+from worker.nlp.quotes import QuoteSpan, attributed_after
 from worker.nlp.speakers import ROLE_SUBJECT, VETO, Context, Speaker, complement, subject_in
 from worker.nlp.text import fold
 
@@ -70,7 +70,9 @@ CHANNELS = {fold(w) for w in (
     "document tweet tweets post publication vidéo entretien interview interviews émission "
     "journal quotidien hebdomadaire chaîne radio télévision antenne plateau site compte "
     "réseau réseaux page blog tribune éditorial conférence discours livre ouvrage "
-    "mémoire mémoires courriel mail mails réponse propos").split()}
+    "mémoire mémoires courriel mail mails réponse propos "
+    # documents: "», souligne l'arrêt", "selon l'étude de l'Insee"
+    "arrêt jugement décision avis ordonnance étude enquête sondage bilan").split()}
 # Subjects that name no one: the quotation has no named speaker.
 NOBODY = {"on", "ils", "elles", "nous", "je", "j", "j'", "vous", "tu", "certains",
           "beaucoup", "plusieurs", "d'autres", "personne", "chacun", "tous", "aucun"}
@@ -240,6 +242,11 @@ def _words_after(ctx: Context, clause: Clause, verb: Token) -> Speaker | None:
         return None
     last = max(words, key=lambda t: t.i)
     lo, hi = clause.offset(words[0]), clause.offset(last) + len(last)
+    if any(fold(t.text) in CHANNELS for t in words[:3]):
+        # "», souligne l'arrêt", "», précise le communiqué de la préfecture": a document
+        # never speaks; its author does, when the phrase names one.
+        named = ctx.named_in(lo, hi)
+        return Speaker(named[0], "parse-channel") if named else Speaker(None, VETO)
     found = subject_in(ctx, lo, hi) or _place_subject(ctx, lo, hi)
     if (found is None or found.entity is None) and _determined(words[0]):
         # "», a regretté son secrétaire général, Noureddine Taboubi": the role's name
@@ -523,6 +530,8 @@ def _topic(ctx: Context, clause: Clause, span: QuoteSpan) -> Speaker | None:
     first = next(clause.doc.sents)
     if clause.in_quote(first.root) or first.end > len(clause.doc):
         return None
+    if attributed_after(ctx.text, span.end):
+        return None  # "« … », selon X": its own attribution, which the rules read
     subjects = [c for c in first.root.children if c.dep_ == "nsubj" and not clause.in_quote(c)]
     if not subjects:
         return None
