@@ -305,6 +305,14 @@ UNATTRIBUTED = [
      "de fonds d’urgence de 1,7 milliard de dollars. « On nous a déjà promis des trains qui "
      "ne sont jamais arrivés », soupire un habitué de la ligne, rencontré en gare de Rodez.",
      "On nous a déjà promis"),
+    # someone unnamed by kinship after the verb, and an unnamed person past a nested
+    # place phrase: not the speaker of the sentence before
+    ("Son avocate, Me Sandrine Kohler, a aussitôt annoncé son intention de faire appel. "
+     "« Chaque piste sérieuse redonne de l’espoir aux familles », confiait la fille d’une "
+     "patiente, présente lors de la conférence de presse.", "Chaque piste"),
+    ("Le PDG, Marc-Antoine Delorme, a parlé lors d’un point presse. « On nous promet des "
+     "pistes cyclables, mais les bus passent toujours toutes les quarante minutes », "
+     "soupirait à la sortie de la séance une habitante venue de Chauray.", "On nous promet"),
     # a ruling never speaks, nor does the speaker of the quotation before for it
     ("L’entraîneur Sean Gallagher a reconnu que son équipe avait « manqué de lucidité dans "
      "les moments décisifs ». « Aucune contrainte budgétaire ne saurait justifier de tels "

@@ -248,6 +248,10 @@ def _words_after(ctx: Context, clause: Clause, verb: Token) -> Speaker | None:
         named = ctx.named_in(lo, hi)
         return Speaker(named[0], "parse-channel") if named else Speaker(None, VETO)
     found = subject_in(ctx, lo, hi) or _place_subject(ctx, lo, hi)
+    if found is not None and found.how == "unnamed":
+        # "», confiait la fille d'une patiente": no one named, unless the name follows in
+        # apposition ("», a réagi la présidente de l'association, Maud Lefebvre")
+        return _apposition(ctx, clause, last) or Speaker(None, VETO)
     if (found is None or found.entity is None) and _determined(words[0]):
         # "», a regretté son secrétaire général, Noureddine Taboubi": the role's name
         # stands in apposition after the comma.
@@ -286,7 +290,7 @@ def _without_addressee(ctx: Context, clause: Clause, words: list[Token],
 
         # "», résumait à la sortie une spectatrice": a noun phrase without a preposition
         # of its own, hung under the phrase, is the inverted subject.
-        kept = {t.i for c in phrase.children if c.i > phrase.i and _bare_noun_phrase(c)
+        kept = {t.i for c in phrase.subtree if c.i > phrase.i and _bare_noun_phrase(c)
                 for t in c.subtree}
         gone = {t.i for t in phrase.subtree if not other_name(t) and t.i not in kept}
         out = [t for t in out if t.i not in gone and not name[0] <= clause.offset(t) < name[1]]
