@@ -466,3 +466,15 @@ def test_il_never_stands_for_a_body_that_spoke_before():
             "modifié. « Nous verrons bien », a-t-il ajouté.")
     (ann,) = annotate([text])
     assert ann.quotes[-1].speaker != "OTAN"
+
+
+def test_a_role_that_is_the_next_verbs_subject_is_no_apposition_of_the_name_before():
+    from worker.nlp.speakers import _roles
+
+    text = ("Après le discours de Martine Aubry, le président de la banque publique a "
+            "défendu sa méthode. Paul Roux, le maire qui a signé, était là.")
+    (ann,) = annotate([text])
+    roles = {(role, e.name) for _, role, e in _roles(text, ann.entities)}
+    # "publique" holds "que" but is no relative pronoun
+    assert ("president", "Martine Aubry") not in roles
+    assert ("maire", "Paul Roux") in roles

@@ -221,7 +221,7 @@ NEXT_VERB = re.compile(rf"^[^,.;:!?()«»]*?{_S}(?:a|ont|avait|avaient|est|sont|
 
 def _subject_of_next_verb(text: str, end: int) -> bool:
     segment = NEXT_VERB.match(text[end:end + 80])
-    return bool(segment) and not re.search(r"(?:qui|que|qu[’']|dont|où)", segment.group(0))
+    return bool(segment) and not re.search(r"\b(?:qui|que|qu[’']|dont|où)\b", segment.group(0))
 
 
 COMPLEMENT = re.compile(rf"(?:\b(?:de|du|des|à|au|aux|par|avec|contre|sur|chez|vers|dans|"
